@@ -1,0 +1,46 @@
+# Two commands on a fresh machine: `make demo` and `make test`. Every target
+# installs what it needs, idempotently, into .venv and the cqltest cache.
+SHELL := /bin/bash
+PY ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+CACHE := $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/cqltest
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
+PYTEST_ARGS ?=
+
+.PHONY: demo test lint venv jars control-plane unit cassandra kube bench clean
+
+$(STAMP): pyproject.toml
+	@command -v $(PY) >/dev/null || { echo "error: $(PY) not found; install Python 3.11" >&2; exit 1; }
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip setuptools wheel
+	$(BIN)/pip install -q -e '.[dev]'
+	rm -f $(VENV)/.installed-* && touch $@
+
+venv: $(STAMP)
+
+jars: venv
+	$(BIN)/cqltest cluster install
+
+control-plane:
+	bash scripts/install-control-plane.sh
+
+demo: venv jars
+	$(BIN)/python -m cqltest.demo
+
+lint: venv
+	$(BIN)/ruff check operator testsuites tests benchmarks
+	$(BIN)/ruff format --check operator testsuites tests benchmarks
+	$(BIN)/mypy
+
+test: venv jars control-plane lint
+	$(BIN)/pytest -ra $(PYTEST_ARGS)
+
+unit: venv
+	$(BIN)/pytest -ra tests/unit $(PYTEST_ARGS)
+
+bench: venv jars
+	$(BIN)/python benchmarks/cluster_startup.py
+
+clean:
+	rm -rf $(VENV)

@@ -1,0 +1,1 @@
+"""aiocql: a correct, nearly free asyncio wrapper around cassandra-driver."""

@@ -1,0 +1,1 @@
+"""cqlsuites: built-in Cassandra test suites, the pytest result plugin and the pod entrypoint."""
