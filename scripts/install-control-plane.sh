@@ -1,8 +1,15 @@
 #!/usr/bin/env bash
-# Builds the real control-plane binaries the operator tests run against
-# (kube-apiserver, etcd) plus helm, from public Go modules, into a cache keyed by
-# version. Nothing is downloaded except through the Go module proxy; kubectl comes
-# from Debian (see install-system-deps.sh). A second run finds the binaries and exits.
+# Builds the real control-plane binaries the operator tests run against (etcd,
+# kube-apiserver) and the clients the project drives (kubectl, helm), from public Go
+# modules only, into a cache keyed by version. A second run checks the binaries' reported
+# versions and exits in well under a second without needing Go at all.
+#
+# kubectl is built here from the same k8s.io/kubernetes wrapper module as kube-apiserver,
+# not taken from Debian: bookworm's `kubernetes-client` is 1.20 (apt-cache policy), fifteen
+# minors away from the 1.35 apiserver while kubectl's supported skew is +/-1 minor; it lacks
+# `--subresource` (1.24+) which the tests use to patch status. Building it from the module the
+# apiserver comes from guarantees the exact same version and costs ~1 minute of extra compile
+# because the two share nearly every dependency.
 set -euo pipefail
 
 K8S_VERSION="${K8S_VERSION:-1.35.4}"
@@ -12,11 +19,38 @@ CACHE="${XDG_CACHE_HOME:-$HOME/.cache}/cqltest"
 BIN="$CACHE/bin"
 mkdir -p "$BIN"
 
-# Module and build caches live beside the binaries so CI's fresh clone reuses them.
-export GOMODCACHE="$CACHE/go/mod" GOCACHE="$CACHE/go/build" GOFLAGS="-mod=mod" CGO_ENABLED=0
-command -v go >/dev/null || { echo "error: Go toolchain not found; install Go >= 1.25" >&2; exit 1; }
-
 minor="${K8S_VERSION#*.}"; minor="${minor%%.*}"
+
+# A binary counts as present only if it runs and reports the version we pin: a half-written
+# file or one built without version ldflags (helm then says "v3.22", which pyhelm3 cannot parse)
+# is rebuilt instead of trusted.
+reports() { # reports BINARY EXPECTED ARGS...
+  local bin="$1" want="$2"; shift 2
+  [[ -x "$bin" ]] && "$bin" "$@" 2>/dev/null | grep -qF -- "$want"
+}
+etcd_ok()      { reports "$BIN/etcd-v$ETCD_VERSION" "etcd Version: $ETCD_VERSION" --version; }
+apiserver_ok() { reports "$BIN/kube-apiserver-v$K8S_VERSION" "Kubernetes v$K8S_VERSION" --version; }
+kubectl_ok()   { reports "$BIN/kubectl-v$K8S_VERSION" "Client Version: v$K8S_VERSION" version --client; }
+helm_ok()      { reports "$BIN/helm-v$HELM_VERSION" "v$HELM_VERSION" version --template '{{.Version}}'; }
+
+link_all() {
+  ln -sfn "kube-apiserver-v$K8S_VERSION" "$BIN/kube-apiserver"
+  ln -sfn "kubectl-v$K8S_VERSION" "$BIN/kubectl"
+  ln -sfn "etcd-v$ETCD_VERSION" "$BIN/etcd"
+  ln -sfn "helm-v$HELM_VERSION" "$BIN/helm"
+}
+
+if etcd_ok && apiserver_ok && kubectl_ok && helm_ok; then
+  link_all
+  echo "control plane binaries ready in $BIN (cached)"
+  exit 0
+fi
+
+command -v go >/dev/null || { echo "error: Go toolchain not found; install Go >= 1.25 (Debian: golang-1.25 or newer)" >&2; exit 1; }
+
+# Module and build caches live beside the binaries so a fresh clone on the same machine reuses them.
+export GOMODCACHE="$CACHE/go/mod" GOCACHE="$CACHE/go/build" GOFLAGS="-mod=mod" CGO_ENABLED=0
+
 staging=(api apiextensions-apiserver apimachinery apiserver cli-runtime client-go cloud-provider
   cluster-bootstrap code-generator component-base component-helpers controller-manager cri-api
   cri-client csi-translation-lib dynamic-resource-allocation endpointslice externaljwt kms
@@ -25,11 +59,11 @@ staging=(api apiextensions-apiserver apimachinery apiserver cli-runtime client-g
 # 1.36 split the streaming packages out of kubelet into their own staging modules.
 if (( minor >= 36 )); then staging+=(cri-streaming streaming); fi
 
-build_apiserver() {
-  local out="$BIN/kube-apiserver-v$K8S_VERSION" work="$CACHE/work/k8s-v$K8S_VERSION"
-  [[ -x "$out" ]] && return 0
-  echo ">> building kube-apiserver v$K8S_VERSION (first time only, takes minutes)"
-  rm -rf "$work"; mkdir -p "$work"
+K8S_WORK="$CACHE/work/k8s-v$K8S_VERSION"
+k8s_module_ready=
+k8s_module() {
+  [[ -n "$k8s_module_ready" ]] && return 0
+  rm -rf "$K8S_WORK"; mkdir -p "$K8S_WORK"
   {
     echo "module cqltest.dev/k8sbins"
     echo "go 1.25"
@@ -39,40 +73,72 @@ build_apiserver() {
     echo "replace ("
     for m in "${staging[@]}"; do echo "  k8s.io/$m => k8s.io/$m v0.$minor.${K8S_VERSION##*.}"; done
     echo ")"
-  } >"$work/go.mod"
-  printf 'package k8sbins\n\nimport _ "k8s.io/kubernetes/cmd/kube-apiserver"\n' >"$work/tools.go"
-  (cd "$work" && go mod tidy && go build -trimpath -ldflags "-s -w \
+  } >"$K8S_WORK/go.mod"
+  # Importing the main packages only makes `go mod tidy` record their dependencies; the build
+  # tag keeps this file out of every real build (a program is not an importable package).
+  printf '//go:build tools\n\npackage k8sbins\n\nimport (\n\t_ "k8s.io/kubernetes/cmd/kube-apiserver"\n\t_ "k8s.io/kubernetes/cmd/kubectl"\n)\n' \
+    >"$K8S_WORK/tools.go"
+  (cd "$K8S_WORK" && go mod tidy)
+  k8s_module_ready=1
+}
+
+build_k8s_cmd() { # build_k8s_cmd NAME
+  local name="$1" out="$BIN/$1-v$K8S_VERSION" start=$SECONDS
+  k8s_module
+  echo ">> building $name v$K8S_VERSION (first time only, takes minutes)"
+  # Without these the binaries report v0.0.0-master and version-skew checks misfire.
+  (cd "$K8S_WORK" && go build -trimpath -ldflags "-s -w \
       -X k8s.io/component-base/version.gitVersion=v$K8S_VERSION \
       -X k8s.io/component-base/version.gitMajor=1 \
-      -X k8s.io/component-base/version.gitMinor=$minor" \
-      -o "$out.tmp" k8s.io/kubernetes/cmd/kube-apiserver)
+      -X k8s.io/component-base/version.gitMinor=$minor \
+      -X k8s.io/component-base/version.gitTreeState=clean \
+      -X k8s.io/client-go/pkg/version.gitVersion=v$K8S_VERSION \
+      -X k8s.io/client-go/pkg/version.gitMajor=1 \
+      -X k8s.io/client-go/pkg/version.gitMinor=$minor" \
+      -o "$out.tmp" "k8s.io/kubernetes/cmd/$name")
   mv "$out.tmp" "$out"
+  echo ">> $name built in $((SECONDS - start))s"
 }
 
 build_etcd() {
-  local out="$BIN/etcd-v$ETCD_VERSION" work="$CACHE/work/etcd-v$ETCD_VERSION"
-  [[ -x "$out" ]] && return 0
+  local out="$BIN/etcd-v$ETCD_VERSION" work="$CACHE/work/etcd-v$ETCD_VERSION" start=$SECONDS
   echo ">> building etcd v$ETCD_VERSION"
   rm -rf "$work"; mkdir -p "$work"
   # `go install` refuses etcd because its go.mod has replace directives; a wrapper module does not.
   printf 'module cqltest.dev/etcdbin\n\ngo 1.25\n\nrequire go.etcd.io/etcd/server/v3 v%s\n' "$ETCD_VERSION" >"$work/go.mod"
-  printf 'package etcdbin\n\nimport _ "go.etcd.io/etcd/server/v3"\n' >"$work/tools.go"
+  printf '//go:build tools\n\npackage etcdbin\n\nimport _ "go.etcd.io/etcd/server/v3"\n' >"$work/tools.go"
   (cd "$work" && go mod tidy && go build -trimpath -ldflags "-s -w" -o "$out.tmp" go.etcd.io/etcd/server/v3)
   mv "$out.tmp" "$out"
+  echo ">> etcd built in $((SECONDS - start))s"
 }
 
 build_helm() {
-  local out="$BIN/helm-v$HELM_VERSION"
-  [[ -x "$out" ]] && return 0
+  local out="$BIN/helm-v$HELM_VERSION" work="$CACHE/work/helm-v$HELM_VERSION" start=$SECONDS
   echo ">> building helm v$HELM_VERSION"
-  GOBIN="$CACHE/work/helm-v$HELM_VERSION" go install "helm.sh/helm/v3/cmd/helm@v$HELM_VERSION"
-  mv "$CACHE/work/helm-v$HELM_VERSION/helm" "$out"
+  rm -rf "$work"; mkdir -p "$work"
+  # helm's Makefile stamps its version and the Kubernetes version `helm template` assumes
+  # (.Capabilities.KubeVersion; else 1.20); `go install` alone would skip both.
+  local kv; kv="$(GOFLAGS= go mod download -json "helm.sh/helm/v3@v$HELM_VERSION" \
+    | sed -n 's/.*"GoMod": "\(.*\)".*/\1/p')"
+  local client_minor; client_minor="$(sed -n 's#^\s*k8s.io/client-go v0\.\([0-9]*\)\..*#\1#p' "$kv")"
+  GOBIN="$work" go install -trimpath -ldflags "-s -w \
+      -X helm.sh/helm/v3/internal/version.version=v$HELM_VERSION \
+      -X helm.sh/helm/v3/internal/version.gitTreeState=clean \
+      -X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMajor=1 \
+      -X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMinor=$client_minor \
+      -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMajor=1 \
+      -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMinor=$client_minor" \
+    "helm.sh/helm/v3/cmd/helm@v$HELM_VERSION"
+  mv "$work/helm" "$out"
+  echo ">> helm built in $((SECONDS - start))s"
 }
 
-build_etcd
-build_helm
-build_apiserver
-ln -sf "kube-apiserver-v$K8S_VERSION" "$BIN/kube-apiserver"
-ln -sf "etcd-v$ETCD_VERSION" "$BIN/etcd"
-ln -sf "helm-v$HELM_VERSION" "$BIN/helm"
+etcd_ok || build_etcd
+helm_ok || build_helm
+apiserver_ok || build_k8s_cmd kube-apiserver
+kubectl_ok || build_k8s_cmd kubectl
+for check in etcd_ok helm_ok apiserver_ok kubectl_ok; do
+  "$check" || { echo "error: ${check%_ok} was built but does not report the pinned version" >&2; exit 1; }
+done
+link_all
 echo "control plane binaries ready in $BIN"
