@@ -7,6 +7,9 @@ one place and CI pipelines can tell bad input (2) from a failed run (1).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
+
 
 class CqltestError(Exception):
     """Base of every error cqltest raises deliberately."""
@@ -30,3 +33,25 @@ class SetupError(CqltestError):
     """
 
     exit_code = 2
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with a manifest: where (``spec.suites[2].dependsOn[0]``), what, and why."""
+
+    path: str
+    value: object
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.message}"
+
+
+class ManifestError(InputError):
+    """A TestRun manifest is invalid; ``problems`` lists every problem found, not just the first."""
+
+    def __init__(self, problems: Sequence[Problem]) -> None:
+        self.problems: tuple[Problem, ...] = tuple(problems)
+        count = len(self.problems)
+        header = f"invalid TestRun: {count} problem{'s' if count != 1 else ''}"
+        super().__init__("\n".join([header, *(f"  {p}" for p in self.problems)]))

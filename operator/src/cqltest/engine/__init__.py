@@ -1,1 +1,42 @@
-"""cqltest.engine"""
+"""The engine both backends share: ``decide`` the next actions and ``aggregate_status``.
+
+Pure: given the spec, an observation and the current time, it returns values; it reads no
+clock, no files and no network. See :mod:`.evaluate` for the rules.
+"""
+
+from cqltest.engine import actions
+from cqltest.engine.actions import (
+    Action,
+    CancelSuite,
+    Finish,
+    ProvisionCluster,
+    StartSuite,
+    TeardownCluster,
+)
+from cqltest.engine.decide import decide, teardown_due
+from cqltest.engine.evaluate import Evaluation, SuiteView, evaluate
+from cqltest.engine.names import child_name
+from cqltest.engine.observed import AttemptObserved, AttemptState, ClusterObserved, Observed
+from cqltest.engine.status import aggregate_status, invalid_status
+
+__all__ = [
+    "Action",
+    "AttemptObserved",
+    "AttemptState",
+    "CancelSuite",
+    "ClusterObserved",
+    "Evaluation",
+    "Finish",
+    "Observed",
+    "ProvisionCluster",
+    "StartSuite",
+    "SuiteView",
+    "TeardownCluster",
+    "actions",
+    "aggregate_status",
+    "child_name",
+    "decide",
+    "evaluate",
+    "invalid_status",
+    "teardown_due",
+]

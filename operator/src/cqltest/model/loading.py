@@ -1,0 +1,79 @@
+"""Read TestRun manifests from files and find the built-in suite catalogue.
+
+This is the thin I/O shell around :mod:`cqltest.model.validation`: reading a file, parsing
+YAML, listing the installed ``cqlsuites.suites`` packages, checking local ``path`` suites
+exist. Everything it finds goes through the same Problem list as the schema checks.
+"""
+
+from __future__ import annotations
+
+import importlib.resources
+from collections.abc import Collection
+from pathlib import Path
+
+import yaml
+
+from cqltest.errors import ManifestError, Problem
+from cqltest.model.testrun import TestRun
+from cqltest.model.validation import validate_testrun
+
+SUITES_PACKAGE = "cqlsuites.suites"
+
+
+def builtin_suites() -> frozenset[str]:
+    """Names of the built-in suites: the sub-directories of the ``cqlsuites.suites`` package."""
+    try:
+        root = importlib.resources.files(SUITES_PACKAGE)
+    except ModuleNotFoundError:
+        return frozenset()
+    return frozenset(
+        entry.name
+        for entry in root.iterdir()
+        if entry.is_dir() and not entry.name.startswith(("_", "."))
+    )
+
+
+def parse_testrun(data: object, *, known_suites: Collection[str] | None = None) -> TestRun:
+    """Validate a parsed manifest; ``known_suites`` defaults to the installed catalogue."""
+    return validate_testrun(data, builtin_suites() if known_suites is None else known_suites)
+
+
+def load_testrun(path: str | Path, *, known_suites: Collection[str] | None = None) -> TestRun:
+    """Read and validate a TestRun manifest file; raises ManifestError listing every problem.
+
+    Local ``path`` suites are resolved against the manifest's directory and must exist.
+    """
+    file = Path(path)
+    try:
+        text = file.read_text(encoding="utf-8")
+    except OSError as exc:
+        problem = Problem(str(file), None, f"cannot read the file: {exc.strerror}")
+        raise ManifestError([problem]) from exc
+    try:
+        documents = [d for d in yaml.safe_load_all(text) if d is not None]
+    except yaml.YAMLError as exc:
+        raise ManifestError([Problem(str(file), None, f"not valid YAML: {exc}")]) from exc
+    if len(documents) != 1:
+        raise ManifestError(
+            [
+                Problem(
+                    str(file),
+                    len(documents),
+                    f"expected exactly one YAML document, found {len(documents)}",
+                )
+            ]
+        )
+    run = parse_testrun(documents[0], known_suites=known_suites)
+    missing = [
+        Problem(f"spec.suites[{i}].path", s.path, f"directory {s.path!r} not found next to {file}")
+        for i, s in enumerate(run.spec.suites)
+        if s.path is not None and not (file.parent / s.path).is_dir()
+    ]
+    if missing:
+        raise ManifestError(missing)
+    return run
+
+
+def suite_directory(manifest: str | Path, suite_path: str) -> Path:
+    """Where a local ``path`` suite lives, given the manifest file it was declared in."""
+    return (Path(manifest).parent / suite_path).resolve()

@@ -1,0 +1,114 @@
+"""The ``status`` of a TestRun: the one document both backends write and users read.
+
+Local mode prints it (``cqltest run --output json``) and the operator patches it into the
+TestRun; the engine's ``aggregate_status`` builds it, so its shape is identical in both modes.
+Conditions follow metav1.Condition so ``kubectl wait --for=condition=Succeeded`` works.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import Field
+
+from cqltest.model.result import Failure, Metrics, TestCounts
+from cqltest.model.types import CamelModel
+
+RunPhase = Literal["Pending", "Provisioning", "Running", "Succeeded", "Failed", "Error", "Invalid"]
+SuitePhase = Literal["Pending", "Running", "Passed", "Failed", "TimedOut", "Skipped", "Error"]
+ConditionStatus = Literal["True", "False", "Unknown"]
+TERMINAL_RUN_PHASES: frozenset[str] = frozenset({"Succeeded", "Failed", "Error", "Invalid"})
+FINAL_SUITE_PHASES: frozenset[str] = frozenset({"Passed", "Failed", "TimedOut", "Skipped", "Error"})
+
+
+class Condition(CamelModel):
+    """A metav1.Condition."""
+
+    type: str = Field(pattern=r"^[A-Za-z][A-Za-z0-9]*$", max_length=316)
+    status: ConditionStatus
+    reason: str = Field(pattern=r"^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$", max_length=1024)
+    message: str = Field(default="", max_length=32768)
+    last_transition_time: datetime
+    observed_generation: int | None = Field(default=None, ge=0)
+
+
+class ThresholdResult(CamelModel):
+    """One threshold checked against a suite's metrics."""
+
+    metric: str
+    limit: float
+    value: float | None = Field(description="The measured value; absent when none was recorded.")
+    ok: bool
+
+
+class SuiteStatus(CamelModel):
+    """Where one suite stands."""
+
+    name: str
+    phase: SuitePhase
+    wave: int = Field(ge=1)
+    attempts: int = Field(default=0, ge=0)
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    duration_seconds: float | None = Field(default=None, ge=0)
+    reason: str | None = None
+    tests: TestCounts | None = None
+    failures: list[Failure] = Field(default_factory=list)
+    metrics: Metrics | None = None
+    thresholds: list[ThresholdResult] = Field(default_factory=list)
+
+
+class ClusterStatus(CamelModel):
+    """The cluster the suites run against."""
+
+    name: str | None = None
+    state: str = Field(description="Absent, Provisioning, Ready, Failed or TornDown.")
+    existing: bool = False
+    contact_points: list[str] = Field(default_factory=list)
+    datacenters: dict[str, str] = Field(default_factory=dict)
+    provision_seconds: float | None = Field(default=None, ge=0)
+    message: str | None = None
+
+
+class SuiteCounts(CamelModel):
+    """How many suites are in each phase."""
+
+    total: int = 0
+    pending: int = 0
+    running: int = 0
+    passed: int = 0
+    failed: int = 0
+    timed_out: int = 0
+    skipped: int = 0
+    error: int = 0
+
+
+class Summary(CamelModel):
+    """Totals over the whole run; ``progress`` feeds the kubectl printer column."""
+
+    progress: str = Field(description="Suites passed/total, e.g. 3/5.")
+    suites: SuiteCounts
+    tests: TestCounts
+
+
+class TestRunStatus(CamelModel):
+    """The observed state of a TestRun."""
+
+    __test__ = False
+
+    phase: RunPhase
+    observed_generation: int | None = Field(default=None, ge=0)
+    conditions: list[Condition] = Field(
+        default_factory=list,
+        json_schema_extra={"x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["type"]},
+    )
+    cluster: ClusterStatus | None = None
+    waves: list[list[str]] = Field(default_factory=list)
+    suites: list[SuiteStatus] = Field(default_factory=list)
+    summary: Summary | None = None
+    message: str = ""
+    reason: str | None = Field(default=None, description="CamelCase reason of a terminal phase.")
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    duration: str | None = Field(default=None, description="Elapsed time, e.g. 4m12s.")
