@@ -1,0 +1,41 @@
+"""Fixtures for every test that needs the real control plane (see controlplane.py for why).
+
+One etcd + kube-apiserver pair serves the whole session: starting it costs seconds, and tests
+isolate themselves with their own namespace (namespaces never finish deleting without a
+controller-manager, so each test gets a fresh, uniquely named one instead).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from controlplane import ControlPlane
+
+
+@pytest.fixture(scope="session")
+def control_plane() -> Iterator[ControlPlane]:
+    """The running control plane: `.kubeconfig`, `.server`, `.api_client()`, `.kubectl(...)`."""
+    with ControlPlane.start() as plane:
+        yield plane
+
+
+@pytest.fixture
+def kube_api(control_plane: ControlPlane) -> Iterator[Any]:
+    """An admin `kubernetes.client.ApiClient`, closed after the test."""
+    client = control_plane.api_client()
+    try:
+        yield client
+    finally:
+        client.close()
+
+
+@pytest.fixture
+def namespace(control_plane: ControlPlane, request: pytest.FixtureRequest) -> str:
+    """A fresh namespace named after the test (never deleted: nothing would finalize it)."""
+    stem = "".join(c if c.isalnum() else "-" for c in request.node.name.lower())[:40].strip("-")
+    name = f"{stem}-{uuid.uuid4().hex[:6]}"
+    control_plane.kubectl("create", "namespace", name)
+    return name

@@ -1,0 +1,55 @@
+"""The control-plane launcher itself: versions, loud failures, and a clean stop.
+
+If the launcher hid a missing binary or a crashed process, every operator test would fail
+later with a confusing connection error; these tests pin the promised messages instead.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from controlplane import INSTALL_HINT, ControlPlane, ControlPlaneError, find_binaries
+from cqltest.errors import SetupError
+
+pytestmark = [pytest.mark.kube, pytest.mark.timeout(120)]
+
+
+def test_missing_binaries_name_the_install_command(tmp_path: Path) -> None:
+    with pytest.raises(SetupError) as missing:
+        find_binaries(tmp_path)
+    message = str(missing.value)
+    assert INSTALL_HINT in message
+    assert "kube-apiserver" in message
+    assert str(tmp_path) in message
+
+
+def test_kubectl_matches_the_apiserver_version(control_plane: ControlPlane) -> None:
+    versions = json.loads(control_plane.kubectl("version", "-o", "json").stdout)
+    client, server = versions["clientVersion"], versions["serverVersion"]
+    assert server["gitVersion"].startswith("v1.")
+    assert client["gitVersion"] == server["gitVersion"]
+
+
+def test_core_namespaces_exist(control_plane: ControlPlane) -> None:
+    names = control_plane.kubectl("get", "ns", "-o", "name").stdout.split()
+    assert {"namespace/default", "namespace/kube-system"} <= set(names)
+
+
+def test_a_process_that_dies_at_start_reports_its_log_tail() -> None:
+    with pytest.raises(ControlPlaneError) as failed:
+        ControlPlane.start(extra_etcd_args=["--no-such-flag"])
+    message = str(failed.value)
+    assert message.startswith("etcd exited with code")
+    assert "no-such-flag" in message
+
+
+def test_stop_terminates_both_processes_and_removes_files() -> None:
+    plane = ControlPlane.start()
+    processes = plane.processes
+    assert len(processes) == 2
+    assert plane.kubeconfig.exists()
+    plane.stop()
+    assert all(p.poll() is not None for p in processes)
+    assert not plane.root.exists()
