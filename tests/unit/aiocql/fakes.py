@@ -1,0 +1,156 @@
+"""Fakes at the driver boundary: a ResponseFuture with the driver's callback semantics and a
+driver Session whose futures the test completes when, and on whichever thread, it wants.
+
+``FakeResponseFuture`` copies the 3.30 driver's rules that matter to a bridge: callbacks are
+kept after firing (the driver fires them once per page), a callback added after completion runs
+immediately in the caller's thread, completion runs callbacks outside the lock on the
+completing thread, and ``clear_callbacks`` detaches them.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any
+
+_NOT_SET = object()
+
+
+class FakeResponseFuture:
+    def __init__(self, query: Any, parameters: Any, timeout: Any, paging_state: Any, host: Any):
+        self.query = query
+        self.parameters = parameters
+        self.timeout = timeout
+        self.paging_state_in = paging_state
+        self.host = host
+        self._callback_lock = threading.Lock()
+        self._callbacks: list[tuple[Callable[..., Any], tuple[Any, ...]]] = []
+        self._errbacks: list[tuple[Callable[..., Any], tuple[Any, ...]]] = []
+        self._final_result: Any = _NOT_SET
+        self._final_exception: BaseException | None = None
+        self._paging_state: bytes | None = None
+        self._col_names: list[str] | None = None
+        self.warnings = None
+        self.coordinator_host = None
+        self._current_host = None
+        self.cleared = 0
+        self.on_add: Callable[[FakeResponseFuture], None] | None = None
+
+    # -- driver API used by aiocql
+    def add_callback(self, fn: Callable[..., Any], *args: Any) -> FakeResponseFuture:
+        with self._callback_lock:
+            self._callbacks.append((fn, args))
+            run_now = self._final_result is not _NOT_SET
+        if run_now:
+            fn(self._final_result, *args)
+        return self
+
+    def add_errback(self, fn: Callable[..., Any], *args: Any) -> FakeResponseFuture:
+        with self._callback_lock:
+            self._errbacks.append((fn, args))
+            run_now = self._final_exception is not None
+        if run_now:
+            fn(self._final_exception, *args)
+        if self.on_add is not None:  # after both registrations, like a reactor racing us
+            hook, self.on_add = self.on_add, None
+            hook(self)
+        return self
+
+    def clear_callbacks(self) -> None:
+        with self._callback_lock:
+            self._callbacks = []
+            self._errbacks = []
+            self.cleared += 1
+
+    # -- test controls
+    @property
+    def has_callbacks(self) -> bool:
+        return bool(self._callbacks or self._errbacks)
+
+    def complete(self, rows: Any, paging_state: bytes | None = None) -> None:
+        self._paging_state = paging_state
+        with self._callback_lock:
+            self._final_result = rows
+            calls = list(self._callbacks)
+        for fn, args in calls:
+            fn(rows, *args)
+
+    def fail(self, exc: BaseException) -> None:
+        with self._callback_lock:
+            self._final_exception = exc
+            calls = list(self._errbacks)
+        for fn, args in calls:
+            fn(exc, *args)
+
+    def complete_in_thread(self, rows: Any, paging_state: bytes | None = None) -> None:
+        t = threading.Thread(target=self.complete, args=(rows, paging_state))
+        t.start()
+        t.join()
+
+    def fail_in_thread(self, exc: BaseException) -> None:
+        t = threading.Thread(target=self.fail, args=(exc,))
+        t.start()
+        t.join()
+
+
+class FakeHost:
+    def __init__(self, address: str, is_up: bool = True) -> None:
+        self.address = address
+        self.endpoint = address
+        self.is_up = is_up
+        self.datacenter = "dc1"
+
+
+class FakeMetadata:
+    def __init__(self, hosts: list[FakeHost]) -> None:
+        self.hosts = hosts
+
+    def all_hosts(self) -> list[FakeHost]:
+        return list(self.hosts)
+
+
+class FakeCluster:
+    def __init__(self) -> None:
+        self.metadata = FakeMetadata([FakeHost("127.0.0.1")])
+
+
+class FakeDriverSession:
+    """``execute_async`` returns a new FakeResponseFuture, after ``behaviour(rf)`` ran."""
+
+    def __init__(self, behaviour: Callable[[FakeResponseFuture], None] | None = None) -> None:
+        self.behaviour = behaviour
+        self.futures: list[FakeResponseFuture] = []
+        self.keyspace: str | None = None
+        self.cluster = FakeCluster()
+        self.shutdown_calls = 0
+        self.prepare_calls = 0
+        self.raise_on_execute: BaseException | None = None
+
+    def execute_async(
+        self,
+        query: Any,
+        parameters: Any = None,
+        trace: bool = False,
+        custom_payload: Any = None,
+        timeout: Any = None,
+        execution_profile: Any = None,
+        paging_state: Any = None,
+        host: Any = None,
+    ) -> FakeResponseFuture:
+        if self.raise_on_execute is not None:
+            raise self.raise_on_execute
+        rf = FakeResponseFuture(query, parameters, timeout, paging_state, host)
+        self.futures.append(rf)
+        if self.behaviour is not None:
+            self.behaviour(rf)
+        return rf
+
+    def prepare(self, query: str, custom_payload: Any = None, keyspace: Any = None) -> Any:
+        self.prepare_calls += 1
+        return ("prepared", query)
+
+    def set_keyspace(self, keyspace: str) -> None:
+        self.keyspace = keyspace
+
+    def shutdown(self) -> None:
+        self.shutdown_calls += 1

@@ -1,0 +1,323 @@
+"""The one place where driver threads hand results to an asyncio event loop.
+
+cassandra-driver completes a ``ResponseFuture`` on whichever thread happens to finish it: the
+reactor's IO thread, a cluster executor worker (retries, re-prepares), a timer, or *the calling
+thread itself* inside ``add_callback`` when the future already failed (``NoHostAvailable`` is
+delivered that way, never raised). asyncio futures may only be touched on their loop's thread.
+
+So driver threads do exactly two things here: append an immutable ``(request, value, ok)``
+tuple to a ``collections.deque`` (an atomic operation in CPython) and, if no wake-up is already
+scheduled, call ``loop.call_soon_threadsafe(drain)``. Everything else — settling futures,
+counters, listeners, the in-flight window, deadlines — runs on the loop thread. Batching the
+wake-ups means one self-pipe write per burst of completions instead of one per request.
+
+Why no completion is ever lost: ``drain`` clears the "wake-up scheduled" flag *before* it
+empties the deque. A producer that sees the flag set has appended its item before a drain that
+has not started yet (it has not cleared the flag), so that drain will pop it. A producer that
+sees the flag clear schedules a fresh drain itself. Exactly-once settlement is decided on the
+loop thread by removing the request from ``pending``: whoever removes it (completion, timeout
+sweep, cancellation, close) settles it; everyone else finds it gone and does nothing.
+
+A bridge belongs to one session and one event loop; a session builds a fresh bridge when it is
+used from a new loop (pytest-asyncio function-scoped loops, successive ``asyncio.run`` calls).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import deque
+from time import perf_counter
+from typing import TYPE_CHECKING, Any
+
+from .errors import BackpressureTimeout, RequestTimeout, error_kind
+from .listeners import RequestEvent, RequestKind, RequestListener, RequestOutcome
+from .stats import StatsRecorder
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+__all__ = ["SWEEP_INTERVAL", "LoopBridge", "Request", "query_text"]
+
+log = logging.getLogger("aiocql")
+
+SWEEP_INTERVAL = 0.2
+"""Seconds between deadline sweeps; a stalled request surfaces within deadline + this."""
+
+
+class Request:
+    """One outstanding driver request, owned by the loop thread."""
+
+    __slots__ = ("call", "deadline", "fut", "kind", "rf", "start")
+
+    def __init__(
+        self, fut: asyncio.Future[Any], kind: RequestKind, call: Any, start: float, deadline: float
+    ) -> None:
+        self.fut = fut
+        self.kind: RequestKind = kind
+        self.call = call  # the statement (for listeners' query text), never read off-loop
+        self.start = start
+        self.deadline = deadline
+        self.rf: Any = None
+
+
+def query_text(query: Any) -> str:
+    """Human-readable CQL of any statement type, for events and error messages."""
+    if isinstance(query, str):
+        return query
+    text = getattr(query, "query_string", None)
+    if text is None:
+        prepared = getattr(query, "prepared_statement", None)
+        text = getattr(prepared, "query_string", None)
+    if text is None:
+        return type(query).__name__
+    return str(text)
+
+
+class LoopBridge:
+    """Per (session, event loop): the completion queue, pending set, in-flight window and
+    deadline sweeper."""
+
+    def __init__(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        stats: StatsRecorder,
+        listeners: list[RequestListener],
+        max_in_flight: int,
+    ) -> None:
+        self.loop = loop
+        self.stats = stats
+        self.listeners = listeners
+        self.max_in_flight = max_in_flight
+        self.in_flight = 0
+        self.pending: dict[Request, None] = {}
+        self._queue: deque[tuple[Request, Any, bool]] = deque()
+        self._wakeup_scheduled = False
+        self._slot_waiters: deque[asyncio.Future[None]] = deque()
+        self._sweeper: asyncio.TimerHandle | None = None
+
+    # ---- driver-thread side: append + (maybe) one call_soon_threadsafe, nothing else -------
+
+    def on_result(self, value: Any, req: Request) -> None:
+        self._queue.append((req, value, True))
+        if not self._wakeup_scheduled:
+            self._wakeup_scheduled = True
+            try:  # noqa: SIM105 - hot path: a bare try is cheaper than contextlib.suppress
+                self.loop.call_soon_threadsafe(self._drain)
+            except RuntimeError:  # loop closed: nobody is left to wake
+                pass
+
+    def on_error(self, exc: BaseException, req: Request) -> None:
+        self._queue.append((req, exc, False))
+        if not self._wakeup_scheduled:
+            self._wakeup_scheduled = True
+            try:  # noqa: SIM105
+                self.loop.call_soon_threadsafe(self._drain)
+            except RuntimeError:
+                pass
+
+    # ---- loop-thread side -------------------------------------------------------------------
+
+    def start(
+        self,
+        kind: RequestKind,
+        call: Any,
+        timeout: float,
+        grace: float,
+        send: Callable[..., Any],
+        args: tuple[Any, ...],
+    ) -> Request:
+        """Register a request, send it with ``send(*args)`` (which returns the driver's
+        ResponseFuture) and attach the completion callbacks. The caller holds an in-flight
+        slot, which this method owns from now on."""
+        now = perf_counter()
+        req = Request(self.loop.create_future(), kind, call, now, now + timeout + grace)
+        stats = self.stats
+        stats.requests += 1
+        try:
+            rf = send(*args)
+        except BaseException as exc:
+            self.release_slot()
+            stats.record_error(error_kind(exc))
+            raise
+        req.rf = rf
+        self.pending[req] = None
+        if self._sweeper is None:
+            self._sweeper = self.loop.call_later(SWEEP_INTERVAL, self._sweep)
+        rf.add_callback(self.on_result, req)
+        rf.add_errback(self.on_error, req)
+        return req
+
+    def acquire_slot_nowait(self) -> bool:
+        if self.in_flight < self.max_in_flight:
+            self.in_flight += 1
+            if self.in_flight > self.stats.high_water:
+                self.stats.high_water = self.in_flight
+            return True
+        return False
+
+    async def acquire_slot(self, timeout: float) -> None:
+        """Wait (bounded) for an in-flight slot; slots are handed over in FIFO order."""
+        if self.acquire_slot_nowait():
+            return
+        waiter: asyncio.Future[None] = self.loop.create_future()
+        self._slot_waiters.append(waiter)
+        try:
+            async with asyncio.timeout(timeout):
+                await waiter
+        except TimeoutError:
+            if waiter.done() and not waiter.cancelled():
+                return  # the slot arrived in the same loop iteration as the deadline
+            self._drop_waiter(waiter)
+            raise BackpressureTimeout(
+                f"no in-flight slot became free within {timeout:g}s "
+                f"(max_in_flight={self.max_in_flight})"
+            ) from None
+        except BaseException:
+            if waiter.done() and not waiter.cancelled():
+                self.release_slot()  # handed a slot but cancelled before using it
+            else:
+                self._drop_waiter(waiter)
+            raise
+
+    def _drop_waiter(self, waiter: asyncio.Future[None]) -> None:
+        with contextlib.suppress(ValueError):
+            self._slot_waiters.remove(waiter)
+        if not waiter.done():
+            waiter.cancel()
+
+    def release_slot(self) -> None:
+        waiters = self._slot_waiters
+        while waiters:
+            waiter = waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(None)  # hand the slot over: in_flight stays the same
+                return
+        self.in_flight -= 1
+
+    def _drain(self) -> None:
+        self._wakeup_scheduled = False  # before popping: see the module docstring
+        queue = self._queue
+        pending = self.pending
+        stats = self.stats
+        record = stats.latency.record
+        listeners = self.listeners
+        now = perf_counter()
+        while queue:
+            req, value, ok = queue.popleft()
+            if req not in pending:
+                continue  # already settled by a timeout, a cancellation or close()
+            del pending[req]
+            self.release_slot()
+            latency = now - req.start
+            record(latency)
+            fut = req.fut
+            if ok:
+                stats.completed += 1
+                rows = len(value) if value else 0
+                stats.rows += rows
+                if not fut.done():
+                    fut.set_result(value)
+                if listeners:
+                    self._emit(req, "ok", latency, rows, None)
+            else:
+                stats.record_error(error_kind(value))
+                if not fut.done():
+                    fut.set_exception(value)
+                if listeners:
+                    self._emit(req, "error", latency, 0, value)
+
+    def _emit(
+        self,
+        req: Request,
+        outcome: RequestOutcome,
+        latency: float,
+        rows: int,
+        error: BaseException | None,
+    ) -> None:
+        event = RequestEvent(
+            kind=req.kind,
+            outcome=outcome,
+            latency=latency,
+            rows=rows,
+            error=error,
+            error_kind=error_kind(error) if error is not None else None,
+            query=query_text(req.call),
+        )
+        for listener in self.listeners:
+            try:
+                listener(event)
+            except Exception:
+                log.exception("aiocql request listener %r failed", listener)
+
+    def settle_now(self, req: Request, outcome: RequestOutcome, exc: BaseException) -> bool:
+        """Settle ``req`` on the loop thread without a driver result (timeout, cancellation,
+        close): detach the driver callbacks and free its slot. False if already settled."""
+        if req not in self.pending:
+            return False
+        del self.pending[req]
+        self.release_slot()
+        if req.rf is not None:
+            req.rf.clear_callbacks()
+        latency = perf_counter() - req.start
+        stats = self.stats
+        if outcome == "cancelled":
+            stats.cancellations += 1
+        else:
+            if outcome == "timeout":
+                stats.timeouts += 1
+            stats.record_error(error_kind(exc))
+            stats.latency.record(latency)
+            if not req.fut.done():
+                req.fut.set_exception(exc)
+        if self.listeners:
+            self._emit(req, outcome, latency, 0, exc)
+        return True
+
+    def abandon(self, req: Request) -> None:
+        """The awaiting coroutine was cancelled: stop caring about the driver request."""
+        self.settle_now(req, "cancelled", asyncio.CancelledError())
+
+    def _sweep(self) -> None:
+        self._sweeper = None
+        if not self.pending:
+            return
+        now = perf_counter()
+        expired = [req for req in self.pending if req.deadline <= now]
+        for req in expired:
+            host = getattr(req.rf, "_current_host", None)
+            self.settle_now(
+                req,
+                "timeout",
+                RequestTimeout(
+                    f"no response within {req.deadline - req.start:.3g}s "
+                    f"(aiocql deadline) for {query_text(req.call)[:200]!r}",
+                    last_host=host,
+                ),
+            )
+        if self.pending and not self.loop.is_closed():
+            self._sweeper = self.loop.call_later(SWEEP_INTERVAL, self._sweep)
+
+    def fail_all(self, make_exc: Callable[[], BaseException]) -> None:
+        """Settle every pending request and waiter with ``make_exc()`` (session close)."""
+        for req in list(self.pending):
+            self.settle_now(req, "closed", make_exc())
+        while self._slot_waiters:
+            waiter = self._slot_waiters.popleft()
+            if not waiter.done():
+                waiter.set_exception(make_exc())
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            self._sweeper = None
+
+    def detach(self) -> None:
+        """The loop is gone (closed): forget its requests without touching its futures."""
+        for req in list(self.pending):
+            if req.rf is not None:
+                req.rf.clear_callbacks()
+        self.pending.clear()
+        self._queue.clear()
+        self._slot_waiters.clear()
+        self.in_flight = 0
+        self._sweeper = None

@@ -1,0 +1,353 @@
+"""Row streams: consumer-driven paging with bounded prefetch, per-page timeouts and clean stop.
+
+A stream is two objects. ``StreamCore`` holds the state and the one producer task that
+fetches pages (each a fresh request carrying the paging state, so each gets its own timeout);
+``AsyncRowStream`` is what the caller holds. The producer task references only the core, so
+when the caller drops an unclosed stream, the stream object is collected, its ``__del__``
+warns (``ResourceWarning``) and stops the core through ``call_soon_threadsafe`` (finalizers
+may run on any thread). The producer never gets more than ``prefetch`` pages ahead of the
+consumer, so an abandoned stream stops fetching by itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import warnings
+from collections import deque
+from collections.abc import Callable
+from time import monotonic
+from typing import TYPE_CHECKING, Any
+
+from .errors import RequestTimeout, StreamClosedError
+from .listeners import RequestKind
+from .result import PageInfo
+
+if TYPE_CHECKING:
+    from .session import AsyncSession, CallOptions
+
+__all__ = ["AsyncRowStream", "OnPage", "StreamCore"]
+
+OnPage = Callable[[PageInfo], None]
+
+
+class StreamCore:
+    """The state of one stream, shared by its producer task and its consumer."""
+
+    def __init__(
+        self,
+        session: AsyncSession,
+        statement: Any,
+        parameters: Any,
+        options: CallOptions,
+        *,
+        prefetch: int,
+        total_timeout: float | None,
+        max_pages: int | None,
+        paging_state: bytes | None,
+        on_page: OnPage | None,
+    ) -> None:
+        self.session = session
+        self.statement = statement
+        self.parameters = parameters
+        self.options = options
+        self.prefetch = prefetch
+        self.total_timeout = total_timeout
+        self.max_pages = max_pages
+        self.start_state = paging_state
+        self.on_page = on_page
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.deadline: float | None = None
+        self.buffer: deque[tuple[list[Any], bytes | None]] = deque()
+        self.finished = False  # the producer fetched the last page
+        self.error: BaseException | None = None
+        self.closed = False
+        self.task: asyncio.Task[None] | None = None
+        self.consumer_waiting = False
+        self.consumer_waiter: asyncio.Future[None] | None = None
+        self.producer_waiter: asyncio.Future[None] | None = None
+        self.pages_fetched = 0
+        self.rows_fetched = 0
+        self.pages_delivered = 0
+        self.rows_delivered = 0
+        self.delivered_state: bytes | None = paging_state
+        self.page_requests = 0
+
+    # ---- lifecycle -------------------------------------------------------------------------
+
+    def start(self) -> None:
+        if self.closed:
+            raise StreamClosedError("the stream is closed")
+        if self.task is not None:
+            return
+        self.loop = asyncio.get_running_loop()
+        self.session._register_stream(self)
+        if self.total_timeout is not None:
+            self.deadline = monotonic() + self.total_timeout
+        self.task = self.loop.create_task(self._produce())
+
+    def abort(self, exc: BaseException | None = None) -> None:
+        """Stop fetching now (loop thread only). Idempotent."""
+        if self.closed:
+            return
+        self.closed = True
+        self.buffer.clear()
+        if self.task is not None and not self.task.done():
+            self.task.cancel()
+        self.session._forget_stream(self)
+        waiter = self.consumer_waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_exception(exc if exc is not None else StreamClosedError("stream closed"))
+
+    def abort_threadsafe(self) -> None:
+        """``abort`` from any thread (finalizers)."""
+        loop = self.loop
+        if loop is None or self.closed:
+            return
+        with contextlib.suppress(RuntimeError):  # loop closed: its tasks are gone already
+            loop.call_soon_threadsafe(self.abort)
+
+    @property
+    def active(self) -> bool:
+        """True while the stream holds resources: a producer that may fetch more pages."""
+        return not self.closed and self.task is not None and not self.task.done()
+
+    # ---- producer --------------------------------------------------------------------------
+
+    def _wants_page(self) -> bool:
+        return len(self.buffer) < self.prefetch or self.consumer_waiting
+
+    def _remaining(self) -> float | None:
+        if self.deadline is None:
+            return None
+        return self.deadline - monotonic()
+
+    async def _produce(self) -> None:
+        state = self.start_state
+        loop = self.loop
+        assert loop is not None
+        try:
+            while True:
+                while not self._wants_page():
+                    self.producer_waiter = loop.create_future()
+                    await self.producer_waiter
+                options = self.options
+                remaining = self._remaining()
+                if remaining is not None:
+                    if remaining <= 0:
+                        raise RequestTimeout(
+                            f"stream total_timeout={self.total_timeout:g}s expired"
+                        )
+                    if remaining < options.timeout:
+                        options = options.with_timeout(remaining)
+                kind: RequestKind = "page" if self.page_requests else "execute"
+                self.page_requests += 1
+                result = await self.session._execute_page(
+                    kind, self.statement, self.parameters, options, state
+                )
+                rows = result.rows
+                state = result.paging_state
+                self.pages_fetched += 1
+                self.rows_fetched += len(rows)
+                last = state is None or (
+                    self.max_pages is not None and self.pages_fetched >= self.max_pages
+                )
+                self.buffer.append((rows, state))
+                if last:
+                    self.finished = True
+                if self.on_page is not None:
+                    self.on_page(PageInfo(self.pages_fetched, len(rows), self.rows_fetched, state))
+                self._wake_consumer()
+                if last:
+                    return
+        except asyncio.CancelledError:
+            raise
+        except BaseException as exc:
+            self.error = exc
+            self._wake_consumer()
+        finally:
+            self.producer_waiter = None
+
+    def _wake_consumer(self) -> None:
+        waiter = self.consumer_waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    def _wake_producer(self) -> None:
+        waiter = self.producer_waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    # ---- consumer --------------------------------------------------------------------------
+
+    async def next_page(self) -> list[Any] | None:
+        """The next page's rows, or ``None`` when the stream is exhausted."""
+        if self.closed:
+            raise StreamClosedError("the stream is closed")
+        if self.task is None:
+            self.start()
+        buffer = self.buffer
+        while not buffer:
+            if self.error is not None:
+                error, self.error = self.error, None
+                self.finished = True
+                raise error
+            if self.finished:
+                return None
+            assert self.loop is not None
+            waiter = self.loop.create_future()
+            self.consumer_waiter = waiter
+            self.consumer_waiting = True
+            self._wake_producer()
+            try:
+                remaining = self._remaining()
+                if remaining is None:
+                    await waiter
+                else:
+                    try:
+                        async with asyncio.timeout(max(remaining, 0.0)):
+                            await waiter
+                    except TimeoutError:
+                        if not waiter.done() or waiter.cancelled():
+                            exc = RequestTimeout(
+                                f"stream total_timeout={self.total_timeout:g}s expired"
+                            )
+                            self.abort(exc)
+                            raise exc from None
+            finally:
+                self.consumer_waiting = False
+                self.consumer_waiter = None
+            if self.closed:
+                raise StreamClosedError("the stream is closed")
+        rows, state = buffer.popleft()
+        self.pages_delivered += 1
+        self.rows_delivered += len(rows)
+        self.delivered_state = state
+        self._wake_producer()
+        return rows
+
+
+class AsyncRowStream:
+    """Rows of a query, fetched page by page as they are consumed.
+
+    ``async with session.stream(q) as rows: async for row in rows: ...`` or
+    ``async for page in rows.pages(): ...``. Leaving the block (or ``aclose()``) stops
+    fetching; iterating after that raises ``StreamClosedError``.
+    """
+
+    def __init__(self, core: StreamCore) -> None:
+        self._core = core
+        self._rows: Any = iter(())
+
+    def __repr__(self) -> str:
+        core = self._core
+        return (
+            f"<AsyncRowStream pages={core.pages_delivered} rows={core.rows_delivered} "
+            f"closed={core.closed}>"
+        )
+
+    # ---- context management ------------------------------------------------------------------
+
+    async def __aenter__(self) -> AsyncRowStream:
+        self._core.start()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Stop fetching and release the stream. Idempotent."""
+        core = self._core
+        task = core.task
+        core.abort()
+        if task is not None and not task.done():
+            await asyncio.wait((task,))
+
+    def __del__(self) -> None:
+        core = self._core
+        if core.active:
+            warnings.warn(
+                f"unclosed aiocql stream {self!r}: use 'async with session.stream(...)' "
+                "or await stream.aclose()",
+                ResourceWarning,
+                stacklevel=2,
+                source=self,
+            )
+            core.abort_threadsafe()
+
+    # ---- iteration ---------------------------------------------------------------------------
+
+    def __aiter__(self) -> AsyncRowStream:
+        return self
+
+    async def __anext__(self) -> Any:
+        for row in self._rows:
+            return row
+        while True:
+            rows = await self._next_page()
+            if rows is None:
+                raise StopAsyncIteration
+            self._rows = iter(rows)
+            for row in self._rows:
+                return row
+
+    async def _next_page(self) -> list[Any] | None:
+        try:
+            return await self._core.next_page()
+        except asyncio.CancelledError:
+            self._core.abort()
+            raise
+
+    def pages(self) -> _PageIterator:
+        """Iterate whole pages (lists of rows) instead of rows."""
+        return _PageIterator(self)
+
+    # ---- introspection -----------------------------------------------------------------------
+
+    @property
+    def closed(self) -> bool:
+        return self._core.closed
+
+    @property
+    def page_number(self) -> int:
+        """Pages handed to the consumer so far."""
+        return self._core.pages_delivered
+
+    @property
+    def rows_fetched(self) -> int:
+        """Rows received from the cluster so far (including prefetched pages)."""
+        return self._core.rows_fetched
+
+    @property
+    def page_requests(self) -> int:
+        """Page requests sent so far."""
+        return self._core.page_requests
+
+    @property
+    def paging_state(self) -> bytes | None:
+        """Paging state after the last page handed to the consumer: resuming from it (with
+        ``stream(paging_state=...)`` or ``execute(paging_state=...)``) yields the next page."""
+        return self._core.delivered_state
+
+
+class _PageIterator:
+    """``async for page in stream.pages()``: a plain iterator (not an async generator), so
+    breaking out of it leaves nothing half-finalised; the stream itself owns the cleanup."""
+
+    def __init__(self, stream: AsyncRowStream) -> None:
+        self._stream = stream
+
+    def __aiter__(self) -> _PageIterator:
+        return self
+
+    async def __anext__(self) -> list[Any]:
+        stream = self._stream
+        rest = list(stream._rows)  # rows of a page partly consumed through row iteration
+        if rest:
+            return rest
+        while True:
+            rows = await stream._next_page()
+            if rows is None:
+                raise StopAsyncIteration
+            if rows:
+                return rows
