@@ -96,6 +96,13 @@ def _issue(
     key = ec.generate_private_key(ec.SECP256R1())
     now = datetime.datetime.now(datetime.UTC)
     issuer_name, signer = (subject, key) if ca is None else (ca[0].subject, ca[1])
+    is_ca = ca is None
+    # A CA only signs; a leaf signs handshakes and (RSA-era habit TinyCA keeps) enciphers keys.
+    key_usage = dict.fromkeys(
+        ("content_commitment", "data_encipherment", "key_agreement", "encipher_only"), False
+    )
+    key_usage |= {"decipher_only": False, "digital_signature": True}
+    key_usage |= {"key_encipherment": not is_ca, "key_cert_sign": is_ca, "crl_sign": is_ca}
     builder = (
         x509.CertificateBuilder()
         .subject_name(subject)
@@ -105,38 +112,9 @@ def _issue(
         # Backdated so a clock step between generation and use cannot make it "not yet valid".
         .not_valid_before(now - datetime.timedelta(hours=1))
         .not_valid_after(now + datetime.timedelta(days=7))
-        .add_extension(x509.BasicConstraints(ca=ca is None, path_length=None), critical=True)
+        .add_extension(x509.BasicConstraints(ca=is_ca, path_length=None), critical=True)
+        .add_extension(x509.KeyUsage(**key_usage), critical=True)
     )
-    if ca is None:
-        builder = builder.add_extension(
-            x509.KeyUsage(
-                digital_signature=True,
-                content_commitment=False,
-                key_encipherment=False,
-                data_encipherment=False,
-                key_agreement=False,
-                key_cert_sign=True,
-                crl_sign=True,
-                encipher_only=False,
-                decipher_only=False,
-            ),
-            critical=True,
-        )
-    else:
-        builder = builder.add_extension(
-            x509.KeyUsage(
-                digital_signature=True,
-                content_commitment=False,
-                key_encipherment=True,
-                data_encipherment=False,
-                key_agreement=False,
-                key_cert_sign=False,
-                crl_sign=False,
-                encipher_only=False,
-                decipher_only=False,
-            ),
-            critical=True,
-        )
     if usage is not None:
         builder = builder.add_extension(x509.ExtendedKeyUsage([usage]), critical=False)
     if sans:
