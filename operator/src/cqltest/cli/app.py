@@ -1,17 +1,21 @@
-"""The root click group; it only wires the command families together and maps errors to exit codes."""
+"""The root click group: it wires the command families together and maps errors to exit codes."""
 
 from __future__ import annotations
 
 import click
 
 from cqltest import __version__
-from cqltest.cli import cluster
+from cqltest.cli import cluster, testrun
+from cqltest.cli.errors import CqltestGroup
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=CqltestGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="cqltest")
 def main() -> None:
     """Run Cassandra test suites against real clusters, locally or on Kubernetes."""
 
 
 main.add_command(cluster.cluster)
+main.add_command(testrun.validate)
+main.add_command(testrun.plan)
+main.add_command(testrun.crd)

@@ -16,6 +16,7 @@ from cqltest.errors import ManifestError
 from cqltest.model import (
     ClusterStatus,
     Condition,
+    Failure,
     RunPhase,
     SuiteCounts,
     SuiteStatus,
@@ -27,6 +28,8 @@ from cqltest.model import (
 from cqltest.model import format_duration as fmt
 from cqltest.model.status import ConditionStatus
 
+MAX_FAILURES = 20
+MAX_FAILURE_MESSAGE = 2000
 _COUNT_FIELD = {
     "Pending": "pending",
     "Running": "running",
@@ -126,10 +129,20 @@ def _suite_status(view: SuiteView, now: datetime) -> SuiteStatus:
         duration_seconds=round(seconds, 3) if started is not None else None,
         reason=view.reason,
         tests=result.tests if result else None,
-        failures=list(result.failures) if result else [],
+        failures=_bounded_failures(result.failures) if result else [],
         metrics=result.metrics if result else None,
         thresholds=list(view.thresholds),
     )
+
+
+def _bounded_failures(failures: Sequence[Failure]) -> list[Failure]:
+    """The first failures, messages cut short: a status object must stay far below 1.5 MB."""
+    return [
+        f
+        if len(f.message) <= MAX_FAILURE_MESSAGE
+        else f.model_copy(update={"message": f.message[: MAX_FAILURE_MESSAGE - 3] + "..."})
+        for f in failures[:MAX_FAILURES]
+    ]
 
 
 def _summary(suites: Sequence[SuiteStatus]) -> Summary:

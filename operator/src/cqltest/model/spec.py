@@ -9,7 +9,6 @@ repeated as Python checks in :mod:`cqltest.model.validation`, so both modes reje
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any, Literal
 
 from pydantic import ConfigDict, Field, JsonValue
@@ -174,7 +173,8 @@ class ClusterSpec(CamelModel):
     security: Security = Field(default_factory=Security)
     existing: ExistingCluster | None = None
     ready_timeout: Duration = Field(
-        default=timedelta(minutes=30),
+        default="30m",  # text, so the CRD default reads 30m
+        validate_default=True,
         description="How long provisioning may take before the run fails.",
     )
     teardown: Teardown = Field(
@@ -236,7 +236,11 @@ class SuiteSpec(CamelModel):
     params: dict[str, Any] = Field(
         default_factory=dict, description="Free-form parameters passed to the suite."
     )
-    timeout: Duration = Field(default=timedelta(minutes=30), description="Per-attempt time limit.")
+    timeout: Duration = Field(
+        default="30m",  # text, so the CRD default reads 30m
+        validate_default=True,
+        description="Per-attempt time limit.",
+    )
     retries: int = Field(default=0, ge=0, le=10, description="Extra attempts after a failure.")
     thresholds: Thresholds | None = None
 
