@@ -23,9 +23,17 @@ QUANTITY_PATTERN = r"^[0-9]+(\.[0-9]+)?(m|k|M|G|T|Ki|Mi|Gi|Ti)?$"
 Teardown = Literal["Always", "OnSuccess", "Never"]
 
 
-def _cel(*rules: tuple[str, str]) -> ConfigDict:
-    """Attach CEL ``x-kubernetes-validations`` (rule, message) to a model's schema."""
-    validations: list[JsonValue] = [{"rule": rule, "message": message} for rule, message in rules]
+def _cel(*rules: tuple[str, str] | tuple[str, str, str]) -> ConfigDict:
+    """Attach CEL ``x-kubernetes-validations`` (rule, message[, fieldPath]) to a model's schema.
+
+    The fieldPath makes the apiserver name the offending field, as ``cqltest validate`` does.
+    """
+    validations: list[JsonValue] = []
+    for rule, message, *field_path in rules:
+        validation: dict[str, JsonValue] = {"rule": rule, "message": message}
+        if field_path:
+            validation["fieldPath"] = field_path[0]
+        validations.append(validation)
     return ConfigDict(json_schema_extra={"x-kubernetes-validations": validations})
 
 
@@ -63,10 +71,12 @@ class Datacenter(CamelModel):
         (
             "!has(self.replicationFactor) || self.replicationFactor <= self.size",
             "replicationFactor must not exceed the datacenter's size",
+            ".replicationFactor",
         ),
         (
             "!has(self.racks) || size(self.racks) <= self.size",
             "a datacenter cannot have more racks than nodes",
+            ".racks",
         ),
     )
 
@@ -123,10 +133,12 @@ class ExistingCluster(CamelModel):
         (
             "!(has(self.password) && has(self.passwordFrom))",
             "give at most one of password and passwordFrom",
+            ".passwordFrom",
         ),
         (
             "!(has(self.password) || has(self.passwordFrom)) || has(self.username)",
             "a password needs a username",
+            ".username",
         ),
     )
 
@@ -150,12 +162,14 @@ class ClusterSpec(CamelModel):
         (
             "has(self.existing) || (has(self.datacenters) && size(self.datacenters) > 0)",
             "give datacenters to provision a cluster, or existing to attach to one",
+            ".datacenters",
         ),
         (
             "!has(self.existing) || "
             "!(has(self.serverVersion) || has(self.resources) || has(self.security))",
             "serverVersion, resources and security only apply to a provisioned cluster, "
             "not to existing",
+            ".existing",
         ),
     )
 
@@ -202,14 +216,17 @@ class SuiteSpec(CamelModel):
         (
             "!has(self.dependsOn) || !(self.name in self.dependsOn)",
             "a suite cannot depend on itself",
+            ".dependsOn",
         ),
         (
             "!(has(self.path) && (has(self.suite) || has(self.image) || has(self.command)))",
             "path cannot be combined with suite, image or command",
+            ".path",
         ),
         (
             "!(has(self.suite) && has(self.command))",
             "give suite (a built-in suite) or command (your own), not both",
+            ".command",
         ),
     )
 
@@ -261,6 +278,7 @@ class TestRunSpec(CamelModel):
             "self.suites.all(s, !has(s.dependsOn) || "
             "s.dependsOn.all(d, self.suites.exists(t, t.name == d)))",
             "every dependsOn entry must name a suite of this TestRun",
+            ".suites",
         )
     )
 
