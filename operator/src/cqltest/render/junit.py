@@ -11,7 +11,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from collections.abc import Mapping
 
-from cqltest.model import SuiteResult, SuiteStatus, TestRunStatus
+from cqltest.model import SuiteResult, SuiteStatus, TestRun, TestRunStatus
 
 _CLASSNAME = "cqltest"
 
@@ -54,7 +54,8 @@ def _synthetic_cases(suite: SuiteStatus, has_cases: bool) -> list[ET.Element]:
             _with_child(_case(suite.name, classname), "skipped", f"not finished ({suite.phase})")
         )
     elif suite.phase in ("TimedOut", "Error"):
-        cases.append(_with_child(_case(suite.name, classname, seconds), "error", reason, suite.phase))
+        case = _case(suite.name, classname, seconds)
+        cases.append(_with_child(case, "error", reason, suite.phase))
     elif suite.phase == "Failed" and not has_cases:
         for failure in suite.failures:
             case = _case(failure.test, classname)
@@ -111,9 +112,10 @@ def _testsuite(suite: SuiteStatus, result: SuiteResult | None) -> ET.Element:
 
 
 def render_junit(
-    run_name: str, status: TestRunStatus, results: Mapping[str, SuiteResult | None]
+    run: TestRun | str, status: TestRunStatus, results: Mapping[str, SuiteResult | None]
 ) -> str:
     """The run's JUnit XML; ``results`` maps a suite to the result of its latest attempt."""
+    run_name = run if isinstance(run, str) else run.name
     suites = [_testsuite(s, results.get(s.name)) for s in status.suites]
     totals = {
         key: str(sum(int(s.get(key, "0")) for s in suites))
