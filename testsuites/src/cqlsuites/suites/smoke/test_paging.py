@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aiocql import AsyncSession
+from aiocql import AsyncResult, AsyncSession
 
 ROWS = 250
 PAGE = 50
@@ -28,7 +28,7 @@ async def test_stream_yields_every_row_in_order(cql: AsyncSession) -> None:
 
 async def test_manual_paging_with_next_page(cql: AsyncSession) -> None:
     await _fill(cql)
-    page = await cql.execute("SELECT c FROM paged WHERE p = 0", fetch_size=PAGE)
+    page: AsyncResult | None = await cql.execute("SELECT c FROM paged WHERE p = 0", fetch_size=PAGE)
     sizes = []
     while page is not None:
         sizes.append(len(page.rows))

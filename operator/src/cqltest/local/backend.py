@@ -1,0 +1,462 @@
+"""Local mode: the engine's loop on one machine, with real Cassandra and suite subprocesses.
+
+The loop is the same as the operator's: observe the world, ``decide``, apply the actions,
+``aggregate_status``, until a Finish. Observing is cheap (process exit flags set by waiter
+threads, a provisioning thread's outcome), so the loop wakes as soon as anything changes and
+otherwise polls at a bounded interval only to notice timeouts; it never sleeps a fixed time.
+Provisioning runs in a thread so progress keeps flowing and Ctrl-C is honoured while a cluster
+starts. Ctrl-C (SIGINT) or SIGTERM marks the run interrupted: the engine then cancels running
+suites and tears down per policy, and the partial status is returned like any other.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import signal
+import socket
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from types import FrameType
+from typing import Any, Protocol
+
+from cqltest.engine import (
+    AttemptObserved,
+    CancelSuite,
+    ClusterObserved,
+    Finish,
+    Observed,
+    ProvisionCluster,
+    StartSuite,
+    TeardownCluster,
+    aggregate_status,
+    child_name,
+    decide,
+)
+from cqltest.errors import InputError
+from cqltest.local.launcher import Connection, SuiteProcess, suite_command, suite_environment
+from cqltest.model import (
+    ClusterSpec,
+    ExistingCluster,
+    SuiteResult,
+    TestRun,
+    TestRunSpec,
+    TestRunStatus,
+)
+
+StatusCallback = Callable[[TestRunStatus], None]
+POLL_SECONDS = 0.2
+_CLUSTER_NAME_MAX = 40
+
+
+def cqltest_home() -> Path:
+    """Where local mode keeps clusters and run directories (``$CQLTEST_HOME``)."""
+    home = os.environ.get("CQLTEST_HOME")
+    return Path(home) if home else Path.home() / ".local" / "share" / "cqltest"
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    keep_cluster: bool = False
+    """Never tear the provisioned cluster down, whatever the manifest's policy says."""
+    workdir: Path | None = None
+    """Where attempts write logs and results; default ``$CQLTEST_HOME/runs/<run>/<stamp>``."""
+    cluster_root: Path | None = None
+    """LocalCluster root; None is LocalCluster's default (``$CQLTEST_HOME/clusters``)."""
+    poll_seconds: float = POLL_SECONDS
+    handle_signals: bool = True
+    """Turn SIGINT/SIGTERM into an orderly interrupt (only possible on the main thread)."""
+
+
+class ClusterHandle(Protocol):
+    """A cluster the run provisions or attaches to."""
+
+    name: str | None
+
+    def start(self, timeout: float) -> Connection: ...
+
+    def teardown(self) -> None: ...
+
+
+class ProvisionedCluster:
+    """A real LocalCluster created for this run from ``spec.cluster``."""
+
+    def __init__(self, cluster: ClusterSpec, run: str, root: Path | None) -> None:
+        self.spec = cluster
+        self.run = run
+        self.root = root
+        self.name: str | None = None
+        self._cluster: Any = None
+        self._lock = threading.Lock()
+        self._cancelled = False
+
+    def start(self, timeout: float) -> Connection:
+        from cqltest.local import ClusterSpec as LocalSpec
+        from cqltest.local import DatacenterSpec, LocalCluster
+
+        security = self.spec.security
+        with self._lock:
+            if self._cancelled:
+                raise RuntimeError("the run was interrupted before the cluster was created")
+            self.name = free_cluster_name(self.run, LocalCluster.list(self.root))
+            local = LocalSpec(
+                name=self.name,
+                datacenters=[
+                    DatacenterSpec(name=dc.name, nodes=dc.size, racks=list(dc.racks or []))
+                    for dc in self.spec.datacenters
+                ],
+                authentication=security.authentication,
+                client_tls=security.tls.client,
+                internode_tls=security.tls.internode,
+                version=self.spec.server_version,
+                heap=local_heap(self.spec.resources.heap if self.spec.resources else None),
+            )
+            self._cluster = LocalCluster.create(local, root=self.root)
+        info = self._cluster.start(timeout=timeout)
+        first_dc = self.spec.datacenters[0].name
+        return Connection(
+            contact_points=tuple(info.contact_points),
+            port=info.port,
+            local_dc=first_dc,
+            username=info.username,
+            password=info.password,
+            ca_path=info.ca_path,
+            topology=topology_of(self.spec),
+        )
+
+    def teardown(self) -> None:
+        with self._lock:
+            self._cancelled = True
+            cluster = self._cluster
+        if cluster is not None:
+            cluster.destroy()
+
+
+class AttachedCluster:
+    """``spec.cluster.existing``: nothing to create or delete, only to reach."""
+
+    def __init__(self, cluster: ClusterSpec, existing: ExistingCluster) -> None:
+        self.spec = cluster
+        self.existing = existing
+        self.name: str | None = None
+        self.password = existing_password(existing)
+
+    def start(self, timeout: float) -> Connection:
+        ex = self.existing
+        errors = []
+        for host in ex.contact_points:
+            try:
+                with socket.create_connection((host, ex.port), timeout=min(timeout, 5.0)):
+                    break
+            except OSError as exc:
+                errors.append(f"{host}:{ex.port}: {exc.strerror or exc}")
+        else:
+            raise ConnectionError("no contact point accepts connections: " + "; ".join(errors))
+        return Connection(
+            contact_points=tuple(ex.contact_points),
+            port=ex.port,
+            local_dc=ex.local_datacenter,
+            username=ex.username,
+            password=self.password,
+            ca_path=ex.ca_path,
+            topology=topology_of(self.spec),
+        )
+
+    def teardown(self) -> None:
+        """An existing cluster is never deleted."""
+
+
+def existing_password(existing: ExistingCluster) -> str | None:
+    """The password of an existing cluster: inline, or from the environment variable named."""
+    if existing.password is not None:
+        return existing.password
+    source = existing.password_from
+    if source is None:
+        return None
+    if source.env is None:
+        raise InputError(
+            "spec.cluster.existing.passwordFrom.secretKeyRef only works in operator mode; "
+            "in local mode use passwordFrom.env"
+        )
+    value = os.environ.get(source.env)
+    if value is None:
+        raise InputError(
+            f"spec.cluster.existing.passwordFrom.env: environment variable {source.env} is not set"
+        )
+    return value
+
+
+def topology_of(cluster: ClusterSpec) -> dict[str, dict[str, int]]:
+    return {
+        dc.name: {"nodes": dc.size, "replicationFactor": dc.effective_replication_factor}
+        for dc in cluster.datacenters
+    }
+
+
+def local_heap(quantity: str | None) -> str:
+    """A Kubernetes quantity (``512Mi``, ``1Gi``, ``1G``) as a JVM heap size for LocalCluster."""
+    if quantity is None:
+        return "256M"
+    match = re.fullmatch(r"([0-9]+)(?:\.[0-9]+)?(Mi|M|Gi|G)", quantity)
+    if match is None:
+        raise InputError(
+            f"spec.cluster.resources.heap={quantity!r}: local mode needs a whole number of "
+            "Mi/M or Gi/G, e.g. 512Mi or 1Gi"
+        )
+    return f"{match.group(1)}{match.group(2)[0]}"
+
+
+def free_cluster_name(run: str, existing: Any) -> str:
+    """A LocalCluster name derived from the run, not clashing with a kept earlier cluster."""
+    taken = {getattr(c, "name", c) for c in existing}
+    base = re.sub(r"[^a-z0-9_-]+", "-", run.lower()).strip("-_")[:_CLUSTER_NAME_MAX] or "run"
+    base = base.rstrip("-_") or "run"
+    name, n = base, 1
+    while name in taken:
+        n += 1
+        name = f"{base}-{n}"
+    return name
+
+
+class LocalRun:
+    """One execution of a TestRun in local mode."""
+
+    def __init__(
+        self,
+        run: TestRun,
+        manifest: Path,
+        *,
+        options: RunOptions | None = None,
+        on_status: StatusCallback | None = None,
+    ) -> None:
+        self.options = options or RunOptions()
+        self.run = run
+        self.spec: TestRunSpec = run.spec
+        if self.options.keep_cluster:
+            cluster = self.spec.cluster.model_copy(update={"teardown": "Never"})
+            self.spec = self.spec.model_copy(update={"cluster": cluster})
+        self.manifest_dir = manifest.resolve().parent
+        self.on_status = on_status
+        existing = self.spec.cluster.existing
+        # Checked now, before anything starts, so a bad reference is bad input (exit 2).
+        self.handle: ClusterHandle = (
+            AttachedCluster(self.spec.cluster, existing)
+            if existing is not None
+            else ProvisionedCluster(self.spec.cluster, run.name, self.options.cluster_root)
+        )
+        if existing is None:
+            local_heap(self.spec.cluster.resources.heap if self.spec.cluster.resources else None)
+        self.started_at = datetime.now(UTC)
+        stamp = self.started_at.strftime("%Y%m%dT%H%M%SZ")
+        self.workdir = self.options.workdir or (
+            cqltest_home() / "runs" / run.name / f"{stamp}-{os.getpid()}"
+        )
+        self._wake = threading.Event()
+        self._lock = threading.Lock()
+        self._cluster = ClusterObserved()
+        self._connection: Connection | None = None
+        self._provisioner: threading.Thread | None = None
+        self._processes: dict[tuple[str, int], SuiteProcess] = {}
+        self._finals: dict[tuple[str, int], AttemptObserved] = {}
+        self._interrupted = False
+        self._torn_down = False
+        self.status: TestRunStatus | None = None
+
+    # -- control ---------------------------------------------------------------------------
+
+    def interrupt(self) -> None:
+        """Ask the run to stop (thread- and signal-safe): suites are cancelled, status kept."""
+        self._interrupted = True
+        self._wake.set()
+
+    def execute(self) -> TestRunStatus:
+        """Run to completion and return the final status (also passed to ``on_status``)."""
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        with self._signals():
+            try:
+                return self._loop()
+            except BaseException:
+                # Crashed or a second Ctrl-C: the run failed, so honour the policy as a failure.
+                self._stop_all("the run was aborted")
+                if self.spec.cluster.teardown == "Always":
+                    self._teardown()
+                raise
+
+    def results(self) -> dict[str, SuiteResult]:
+        """Each suite's result from its latest attempt that wrote one (JUnit is built from them)."""
+        latest: dict[str, tuple[int, SuiteResult]] = {}
+        for name, attempts in self._observe().attempts.items():
+            for a in attempts:
+                if a.result is None:
+                    continue
+                if name not in latest or latest[name][0] < a.attempt:
+                    latest[name] = (a.attempt, a.result)
+        return {name: result for name, (_, result) in latest.items()}
+
+    # -- the loop --------------------------------------------------------------------------
+
+    def _loop(self) -> TestRunStatus:
+        while True:
+            self._wake.clear()
+            observed = self._observe()
+            now = datetime.now(UTC)
+            actions = decide(self.spec, observed, now)
+            for action in actions:
+                if isinstance(action, ProvisionCluster):
+                    self._provision()
+                elif isinstance(action, StartSuite):
+                    self._start(action)
+                elif isinstance(action, CancelSuite):
+                    self._cancel(action)
+                elif isinstance(action, TeardownCluster):
+                    self._teardown()
+                elif isinstance(action, Finish):
+                    return self._publish(self._observe(), datetime.now(UTC))
+            if actions:
+                # Attempts just started must not look older than the clock the status uses.
+                observed, now = self._observe(), datetime.now(UTC)
+            self._publish(observed, now)
+            if not any(isinstance(a, StartSuite | ProvisionCluster) for a in actions):
+                self._wake.wait(self.options.poll_seconds)
+
+    def _publish(self, observed: Observed, now: datetime) -> TestRunStatus:
+        self.status = aggregate_status(self.spec, observed, now, previous=self.status)
+        if self.on_status is not None:
+            self.on_status(self.status)
+        return self.status
+
+    def _observe(self) -> Observed:
+        attempts: dict[str, list[AttemptObserved]] = {}
+        with self._lock:
+            for key, process in self._processes.items():
+                final = self._finals.get(key)
+                if final is None and process.exited():
+                    final = self._finals[key] = process.observe()
+                attempts.setdefault(key[0], []).append(final or process.observe())
+            cluster = self._cluster
+        return Observed(
+            cluster=cluster,
+            started_at=self.started_at,
+            attempts=attempts,
+            interrupted=self._interrupted,
+            torn_down=self._torn_down,
+        )
+
+    # -- actions ---------------------------------------------------------------------------
+
+    def _provision(self) -> None:
+        if self._provisioner is not None:
+            return
+        now = datetime.now(UTC)
+        dcs = {dc.name: "Provisioning" for dc in self.spec.cluster.datacenters}
+        with self._lock:
+            self._cluster = ClusterObserved("Provisioning", started_at=now, datacenters=dcs)
+        timeout = self.spec.cluster.ready_timeout.total_seconds()
+        self._provisioner = threading.Thread(
+            target=self._provision_thread, args=(timeout,), name="provision", daemon=True
+        )
+        self._provisioner.start()
+
+    def _provision_thread(self, timeout: float) -> None:
+        try:
+            connection = self.handle.start(timeout)
+        except Exception as exc:  # any failure is the cluster's state, reported in the status
+            with self._lock:
+                self._cluster = replace(
+                    self._cluster,
+                    state="Failed",
+                    message=f"{type(exc).__name__}: {exc}",
+                    name=self.handle.name,
+                    datacenters=dict.fromkeys(self._cluster.datacenters, "Failed"),
+                )
+        else:
+            with self._lock:
+                self._connection = connection
+                dcs = list(connection.topology) or [connection.local_dc or "unknown"]
+                self._cluster = replace(
+                    self._cluster,
+                    state="Ready",
+                    contact_points=connection.contact_points,
+                    ready_at=datetime.now(UTC),
+                    name=self.handle.name,
+                    datacenters=dict.fromkeys(dcs, "Ready"),
+                )
+        self._wake.set()
+
+    def _start(self, action: StartSuite) -> None:
+        key = (action.name, action.attempt)
+        if key in self._processes or self._connection is None:
+            return
+        suite = next(s for s in self.spec.suites if s.name == action.name)
+        child = child_name(self.run.name, suite.name, action.attempt)
+        env = suite_environment(
+            self._connection,
+            run=self.run.name,
+            suite=suite,
+            attempt=action.attempt,
+            result_path=self.workdir / f"{child}.result.json",
+        )
+        process = SuiteProcess(
+            name=suite.name,
+            attempt=action.attempt,
+            argv=suite_command(suite, self.manifest_dir),
+            env=env,
+            workdir=self.workdir,
+            child=child,
+            on_exit=self._wake.set,
+            own_command=suite.command is not None,
+        )
+        with self._lock:
+            self._processes[key] = process
+
+    def _cancel(self, action: CancelSuite) -> None:
+        key = (action.name, action.attempt)
+        process = self._processes.get(key)
+        if process is None or key in self._finals:
+            return
+        process.stop()
+        observed = process.observe(state=action.outcome, reason=action.reason)
+        with self._lock:
+            self._finals[key] = observed
+
+    def _teardown(self) -> None:
+        if self._torn_down:
+            return
+        self.handle.teardown()
+        if self._provisioner is not None:
+            self._provisioner.join(timeout=60)
+        self._torn_down = True
+
+    def _stop_all(self, reason: str) -> None:
+        """Safety net: no suite process outlives the run, whatever happened."""
+        for key, process in list(self._processes.items()):
+            if not process.exited():
+                process.stop(grace=1.0)
+                with self._lock:
+                    self._finals.setdefault(key, process.observe(state="Cancelled", reason=reason))
+
+    @contextlib.contextmanager
+    def _signals(self) -> Iterator[None]:
+        if (
+            not self.options.handle_signals
+            or threading.current_thread() is not threading.main_thread()
+        ):
+            yield
+            return
+
+        def handler(signum: int, frame: FrameType | None) -> None:
+            if self._interrupted:
+                # A second Ctrl-C while stopping: give up waiting; finally-blocks still clean up.
+                raise KeyboardInterrupt
+            self.interrupt()
+
+        previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            yield
+        finally:
+            for sig, old in previous.items():
+                signal.signal(sig, old)

@@ -1,0 +1,245 @@
+"""Suite attempts as local subprocesses: environment, launch, stop, and reading the outcome.
+
+Each attempt is ``python -m cqlsuites run <suite>`` (or the entry's own ``command``) in its own
+process group, so stopping it at its timeout or on Ctrl-C also stops anything it spawned and a
+terminal's Ctrl-C never reaches it directly: the backend decides when suites stop. The attempt
+reports through the SuiteResult file of contracts §2; whatever goes wrong (a crash, a kill, a
+corrupt file) becomes an attempt in state Error with a reason that quotes the stderr tail.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from cqltest.engine import AttemptObserved, AttemptState
+from cqltest.model import SuiteResult, SuiteSpec
+
+# Time a suite gets to write its result after SIGTERM before the group is killed.
+STOP_GRACE_SECONDS = 5.0
+_TAIL_LINES = 15
+_KEYSPACE_MAX = 48
+
+
+@dataclass(frozen=True)
+class Connection:
+    """How suites reach the cluster: what the environment contract (§3) tells them."""
+
+    contact_points: tuple[str, ...]
+    port: int = 9042
+    local_dc: str | None = None
+    username: str | None = None
+    password: str | None = None
+    ca_path: str | None = None
+    topology: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
+    """``{"dc1": {"nodes": 3, "replicationFactor": 3}}``; empty lets suites read the ring."""
+
+
+def keyspace_name(run: str, suite: str) -> str:
+    """``<run>_<suite>`` as a valid CQL identifier, unique per suite of a run."""
+    name = re.sub(r"[^a-z0-9_]", "_", f"{run}_{suite}".lower())
+    if not name[0].isalpha():
+        name = "r_" + name
+    if len(name) > _KEYSPACE_MAX:
+        digest = hashlib.sha256(f"{run}/{suite}".encode()).hexdigest()[:8]
+        name = f"{name[: _KEYSPACE_MAX - 9]}_{digest}"
+    return name
+
+
+def suite_environment(
+    connection: Connection,
+    *,
+    run: str,
+    suite: SuiteSpec,
+    attempt: int,
+    result_path: Path,
+    base: Mapping[str, str] | None = None,
+) -> dict[str, str]:
+    """The process environment of one attempt: the caller's, minus stale CQLTEST_*, plus §3."""
+    inherited = dict((os.environ if base is None else base).items())
+    env = {k: v for k, v in inherited.items() if not k.startswith("CQLTEST_")}
+    env.update(
+        {
+            "CQLTEST_CONTACT_POINTS": ",".join(connection.contact_points),
+            "CQLTEST_PORT": str(connection.port),
+            "CQLTEST_TOPOLOGY": json.dumps(dict(connection.topology)),
+            "CQLTEST_KEYSPACE": keyspace_name(run, suite.name),
+            "CQLTEST_PARAMS": json.dumps(suite.params),
+            "CQLTEST_SUITE": suite.name,
+            "CQLTEST_ATTEMPT": str(attempt),
+            "CQLTEST_RESULT_PATH": str(result_path),
+            "CQLTEST_RUN": run,
+            # Suite output goes to a log file; unbuffered keeps the tail useful after a kill.
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
+    if connection.local_dc:
+        env["CQLTEST_LOCAL_DC"] = connection.local_dc
+    if connection.username is not None:
+        env["CQLTEST_USERNAME"] = connection.username
+        env["CQLTEST_PASSWORD"] = connection.password or ""
+    if connection.ca_path is not None:
+        env["CQLTEST_TLS_CA"] = connection.ca_path
+    return env
+
+
+def suite_command(suite: SuiteSpec, manifest_dir: Path) -> list[str]:
+    """The argv of an attempt: the entry's own command, or the cqlsuites entrypoint."""
+    if suite.command is not None:
+        return list(suite.command)
+    argv = [sys.executable, "-m", "cqlsuites", "run"]
+    if suite.path is not None:
+        argv += [suite.name, "--path", str((manifest_dir / suite.path).resolve())]
+    else:
+        argv.append(suite.builtin_suite or suite.name)
+    if suite.markers:
+        argv += ["--markers", suite.markers]
+    return argv
+
+
+class SuiteProcess:
+    """One running attempt; ``on_exit`` is called from a waiter thread when it ends."""
+
+    def __init__(
+        self,
+        *,
+        name: str,
+        attempt: int,
+        argv: list[str],
+        env: dict[str, str],
+        workdir: Path,
+        child: str,
+        on_exit: Callable[[], None],
+        own_command: bool = False,
+    ) -> None:
+        self.name = name
+        self.own_command = own_command
+        self.attempt = attempt
+        self.result_path = workdir / f"{child}.result.json"
+        self.stdout_path = workdir / f"{child}.out"
+        self.stderr_path = workdir / f"{child}.err"
+        env = {**env, "CQLTEST_RESULT_PATH": str(self.result_path)}
+        # A result left by an earlier run with the same name must never be mistaken for ours.
+        self.result_path.unlink(missing_ok=True)
+        self.started_at = datetime.now(UTC)
+        with self.stdout_path.open("wb") as out, self.stderr_path.open("wb") as err:
+            self.process = subprocess.Popen(
+                argv,
+                env=env,
+                cwd=workdir,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=err,
+                start_new_session=True,
+            )
+        self.finished_at: datetime | None = None
+        self._waiter = threading.Thread(
+            target=self._wait, args=(on_exit,), name=f"wait-{child}", daemon=True
+        )
+        self._waiter.start()
+
+    def _wait(self, on_exit: Callable[[], None]) -> None:
+        self.process.wait()
+        self.finished_at = datetime.now(UTC)
+        on_exit()
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def exited(self) -> bool:
+        return self.finished_at is not None
+
+    def stop(self, grace: float = STOP_GRACE_SECONDS) -> None:
+        """SIGTERM the process group (the suite writes what it has), then SIGKILL after ``grace``.
+
+        The whole group is killed at the end even if the leader exited, so nothing it spawned
+        outlives the attempt.
+        """
+        self._signal_group(signal.SIGTERM)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.process.wait(timeout=grace)
+        self._signal_group(signal.SIGKILL)
+        self.process.wait()
+        self._waiter.join(timeout=5)
+        if self.finished_at is None:
+            self.finished_at = datetime.now(UTC)
+
+    def _signal_group(self, sig: signal.Signals) -> None:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.process.pid, sig)
+
+    def observe(
+        self, state: AttemptState | None = None, reason: str | None = None
+    ) -> AttemptObserved:
+        """This attempt as the engine sees it; ``state`` overrides the exit-derived state."""
+        if not self.exited() and state is None:
+            return AttemptObserved(self.attempt, "Running", started_at=self.started_at)
+        result, problem = self.read_result()
+        if state is None:
+            state, reason = self._verdict(result, problem)
+        return AttemptObserved(
+            attempt=self.attempt,
+            state=state,
+            started_at=self.started_at,
+            finished_at=self.finished_at or datetime.now(UTC),
+            result=result,
+            reason=reason,
+        )
+
+    def read_result(self) -> tuple[SuiteResult | None, str | None]:
+        """The SuiteResult the attempt wrote, or why there is none."""
+        try:
+            text = self.result_path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return None, "wrote no result"
+        except OSError as exc:
+            return None, f"result {self.result_path} unreadable: {exc.strerror}"
+        try:
+            return SuiteResult.model_validate_json(text), None
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(p) for p in first["loc"]) or "document"
+            return None, f"wrote a corrupt result ({where}: {first['msg']})"
+
+    def _verdict(
+        self, result: SuiteResult | None, problem: str | None
+    ) -> tuple[AttemptState, str | None]:
+        code = self.process.returncode
+        if result is None:
+            if self.own_command and problem == "wrote no result":
+                # A bring-your-own command need not speak the result contract: its exit code is
+                # its verdict.
+                if code == 0:
+                    return "Succeeded", None
+                return "Failed", f"command exited with code {code}{self._tail()}"
+            return "Error", f"suite process exited with code {code} and {problem}{self._tail()}"
+        if result.outcome == "passed":
+            if code != 0:
+                return "Error", f"suite reported passed but exited with code {code}{self._tail()}"
+            return "Succeeded", None
+        if result.outcome == "failed":
+            return "Failed", None
+        first = result.failures[0].message if result.failures else f"exit code {code}"
+        return "Error", f"suite could not run: {first}"
+
+    def _tail(self) -> str:
+        try:
+            lines = self.stderr_path.read_text(encoding="utf-8", errors="replace").splitlines()
+        except OSError:
+            return ""
+        tail = [line for line in lines if line.strip()][-_TAIL_LINES:]
+        return "; stderr tail:\n" + "\n".join(tail) if tail else "; stderr was empty"
