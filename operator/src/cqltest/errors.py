@@ -55,3 +55,12 @@ class ManifestError(InputError):
         count = len(self.problems)
         header = f"invalid TestRun: {count} problem{'s' if count != 1 else ''}"
         super().__init__("\n".join([header, *(f"  {p}" for p in self.problems)]))
+
+
+class ClusterError(CqltestError):
+    """A local Cassandra cluster did not come up: a node died at start or never became ready.
+
+    The message names the node and includes the tail of its log.
+    """
+
+    exit_code = 2

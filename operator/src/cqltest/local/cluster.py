@@ -1,0 +1,496 @@
+"""``LocalCluster``: real Cassandra clusters on loopback addresses, synchronous and persistent.
+
+This is the one place that turns a :class:`ClusterSpec` into running JVMs and back: it writes
+each node's files (``config``), claims a subnet (``state``), spawns and signals processes
+(``nodes``) and judges readiness over CQL (``probe``). Every step that changes the machine is
+recorded in the cluster's state file, so another process (the CLI) can pick up where this one
+left off.
+"""
+
+from __future__ import annotations
+
+import builtins
+import secrets
+import shutil
+import signal
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from cassandra.cluster import Cluster, Session
+
+from cqltest.errors import ClusterError, InputError
+from cqltest.local import certs, config, jars, nodes, probe, state
+from cqltest.local.topology import (
+    NATIVE_PORT,
+    STORAGE_PORT,
+    ClusterSpec,
+    NodePlan,
+    datacenter_addresses,
+    jmx_port,
+    plan_nodes,
+    subnet_address,
+    validate_datacenters,
+    validate_heap,
+    validate_name,
+)
+
+#: The superuser cqltest creates when authentication is on (the default 'cassandra' role,
+#: whose password everybody knows, is dropped once this one exists).
+SUPERUSER = "cqltest"
+_DEFAULT_CREDENTIALS = probe.Credentials("cassandra", "cassandra")
+_POLL = 0.25
+
+#: ``on_event(node_name, message)``: progress reports while nodes start (the CLI shows them).
+ProgressCallback = Callable[[str, str], None]
+
+
+@dataclass(frozen=True)
+class ClusterInfo:
+    """How to reach a running cluster; ``to_dict`` is the ``cluster up --output json`` object."""
+
+    name: str
+    contact_points: list[str]
+    port: int
+    datacenters: dict[str, list[str]]
+    username: str | None = None
+    password: str | None = None
+    ca_path: str | None = None
+    version: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "contact_points": list(self.contact_points),
+            "port": self.port,
+            "datacenters": {dc: list(addrs) for dc, addrs in self.datacenters.items()},
+            "username": self.username,
+            "password": self.password,
+            "ca_path": self.ca_path,
+            "version": self.version,
+        }
+
+
+@dataclass
+class NodeTimings:
+    """Seconds since the start call at which a node reached each stage (for the benchmark)."""
+
+    spawned: float | None = None
+    cql_listening: float | None = None
+    cql_answering: float | None = None
+    peers_up: float | None = None
+
+
+@dataclass
+class _Probe:
+    node: NodePlan
+    timings: NodeTimings = field(default_factory=NodeTimings)
+    cluster: Cluster | None = None
+    session: Session | None = None
+    ready: bool = False
+    last_view: str = "not answering CQL yet"
+
+    def close(self) -> None:
+        if self.cluster is not None:
+            self.cluster.shutdown()
+        self.cluster = None
+        self.session = None
+
+
+class LocalCluster:
+    """A cluster of local Cassandra processes, persisted under ``root/<name>``."""
+
+    def __init__(self, directory: Path, cluster_state: state.ClusterState) -> None:
+        self.directory = directory
+        self.state = cluster_state
+        self.last_timings: dict[str, NodeTimings] = {}
+
+    # ----------------------------------------------------------------- construction
+
+    @classmethod
+    def create(cls, spec: ClusterSpec, root: Path | str | None = None) -> LocalCluster:
+        """Validate, fetch what is missing, and write every node's files; starts nothing.
+
+        Nothing is left behind if this raises.
+        """
+        validate_name(spec.name)
+        validate_datacenters(spec.datacenters)
+        validate_heap(spec.heap)
+        version = jars.resolve_version(spec.version)
+        jars.find_java()
+        lib = jars.ensure_jars(version)
+        base = Path(root) if root is not None else state.default_root()
+        directory = base / spec.name
+        if (directory / state.STATE_FILE).exists():
+            raise InputError(
+                f"cluster {spec.name!r} already exists in {base} "
+                f"(remove it with 'cqltest cluster down --name {spec.name}')"
+            )
+        directory.mkdir(parents=True, exist_ok=True)
+        creating = directory / ".creating"
+        creating.touch()
+        subnet: int | None = None
+        try:
+            node_count = sum(dc.nodes for dc in spec.datacenters)
+            subnet = state.claim_subnet(directory, lambda x: _subnet_free(x, node_count))
+            plans = plan_nodes(spec, subnet)
+            cluster_state = state.ClusterState(
+                spec=spec,
+                version=version,
+                subnet=subnet,
+                nodes=[state.NodeState(plan) for plan in plans],
+                extra={"lib_dir": str(lib)},
+            )
+            cluster = cls(directory, cluster_state)
+            cluster._write_node_files()
+            state.save(directory, cluster_state)
+        except BaseException:
+            if subnet is not None:
+                state.release_subnet(subnet, directory)
+            shutil.rmtree(directory, ignore_errors=True)
+            raise
+        finally:
+            creating.unlink(missing_ok=True)
+        return cluster
+
+    @classmethod
+    def load(cls, name: str, root: Path | str | None = None) -> LocalCluster:
+        base = Path(root) if root is not None else state.default_root()
+        directory = base / name
+        return cls(directory, state.load(directory))
+
+    @classmethod
+    def list(cls, root: Path | str | None = None) -> builtins.list[LocalCluster]:
+        base = Path(root) if root is not None else state.default_root()
+        if not base.is_dir():
+            return []
+        return [
+            cls(path.parent, state.load(path.parent))
+            for path in sorted(base.glob(f"*/{state.STATE_FILE}"))
+        ]
+
+    def _write_node_files(self) -> None:
+        spec = self.state.spec
+        seeds = [node.plan.address for node in self.state.nodes if node.plan.seed]
+        security = config.Security(spec.authentication, spec.client_tls, spec.internode_tls)
+        if spec.client_tls or spec.internode_tls:
+            ca_path, ca_key = certs.create_ca(self.directory / "tls", spec.name)
+            self.state.ca_path = str(ca_path)
+            security = config.Security(
+                spec.authentication, spec.client_tls, spec.internode_tls, ca_path
+            )
+        for node in self.state.nodes:
+            files = self._files(node.plan)
+            files.conf_dir.mkdir(parents=True, exist_ok=True)
+            files.log_dir.mkdir(parents=True, exist_ok=True)
+            files.tmp_dir.mkdir(parents=True, exist_ok=True)
+            if security.ca_path is not None:
+                certs.create_node_keystore(
+                    security.ca_path, ca_key, node.plan.address, files.keystore
+                )
+            files.yaml.write_text(
+                config.render_cassandra_yaml(spec.name, node.plan, seeds, files, security),
+                encoding="utf-8",
+            )
+            files.rackdc.write_text(config.render_rackdc(node.plan), encoding="utf-8")
+            files.logback.write_text(config.render_logback(), encoding="utf-8")
+
+    # ----------------------------------------------------------------- accessors
+
+    @property
+    def name(self) -> str:
+        return self.state.spec.name
+
+    def _files(self, plan: NodePlan) -> config.NodeFiles:
+        return config.NodeFiles(self.directory / plan.name)
+
+    def _marker(self, plan: NodePlan) -> str:
+        # The conf dir is on the node's command line (classpath), and unique to this node.
+        return str(self._files(plan).conf_dir)
+
+    def _node(self, address: str) -> state.NodeState:
+        for node in self.state.nodes:
+            if address in (node.plan.address, node.plan.name):
+                return node
+        known = ", ".join(f"{n.plan.name}={n.plan.address}" for n in self.state.nodes)
+        raise InputError(f"node {address!r} is not in cluster {self.name!r} (nodes: {known})")
+
+    def _running(self, node: state.NodeState) -> bool:
+        return nodes.is_running(node.pid, self._marker(node.plan))
+
+    def node_files(self, address: str) -> config.NodeFiles:
+        return self._files(self._node(address).plan)
+
+    def info(self) -> ClusterInfo:
+        plans = [node.plan for node in self.state.nodes]
+        return ClusterInfo(
+            name=self.name,
+            contact_points=[plan.address for plan in plans],
+            port=NATIVE_PORT,
+            datacenters=datacenter_addresses(plans),
+            username=self.state.username,
+            password=self.state.password,
+            ca_path=self.state.ca_path if self.state.spec.client_tls else None,
+            version=self.state.version,
+        )
+
+    def status(self) -> dict[str, str]:
+        """``address -> "UP"|"DOWN"``: UP when the node's process runs and its CQL port answers."""
+        return {
+            node.plan.address: (
+                "UP"
+                if self._running(node) and nodes.port_open(node.plan.address, NATIVE_PORT)
+                else "DOWN"
+            )
+            for node in self.state.nodes
+        }
+
+    # ----------------------------------------------------------------- lifecycle
+
+    def start(
+        self, timeout: float = 120.0, on_event: ProgressCallback | None = None
+    ) -> ClusterInfo:
+        """Start every node that is not running, all at once, and wait until the cluster is ready.
+
+        Ready means every node answers CQL and sees every other node UP. If a node dies or the
+        timeout passes, the nodes this call started are killed and ClusterError carries the log
+        tail.
+        """
+        targets = [node for node in self.state.nodes if not self._running(node)]
+        self._launch(targets, on_event)
+        try:
+            self._wait_ready(self.state.nodes, timeout, on_event)
+            if self.state.spec.authentication and self.state.username is None:
+                self._setup_superuser()
+        except BaseException:
+            for node in targets:
+                if node.pid:
+                    nodes.kill(node.pid, self._marker(node.plan))
+            raise
+        return self.info()
+
+    def start_node(
+        self, address: str, timeout: float = 120.0, on_event: ProgressCallback | None = None
+    ) -> None:
+        """Start one stopped node and wait until it and every running peer see each other UP."""
+        node = self._node(address)
+        if not self._running(node):
+            self._launch([node], on_event)
+        running = [n for n in self.state.nodes if n is node or self._running(n)]
+        try:
+            self._wait_ready(running, timeout, on_event)
+        except BaseException:
+            if node.pid:
+                nodes.kill(node.pid, self._marker(node.plan))
+            raise
+
+    def stop_node(self, address: str) -> None:
+        """Stop one node cleanly (SIGTERM: Cassandra drains and flushes)."""
+        node = self._node(address)
+        if node.pid:
+            nodes.stop(node.pid, self._marker(node.plan))
+
+    def kill_node(self, address: str) -> None:
+        """Kill one node with SIGKILL, like a crash: no drain, no flush."""
+        node = self._node(address)
+        if node.pid:
+            nodes.kill(node.pid, self._marker(node.plan))
+
+    def stop(self) -> None:
+        """Stop every node (data kept); nodes are signalled together and then awaited."""
+        running = [node for node in self.state.nodes if self._running(node)]
+        for node in running:
+            assert node.pid is not None
+            nodes.signal_node(node.pid, signal.SIGTERM)
+        for node in running:
+            assert node.pid is not None
+            if not nodes.wait_exit(node.pid, self._marker(node.plan), 30.0):
+                nodes.kill(node.pid, self._marker(node.plan))
+
+    def destroy(self) -> None:
+        """Kill every node and delete the cluster's directory and subnet claim."""
+        for node in self.state.nodes:
+            marker = self._marker(node.plan)
+            pid = node.pid if self._running(node) else nodes.find_pid(marker)
+            if pid:
+                nodes.kill(pid, marker)
+        shutil.rmtree(self.directory, ignore_errors=True)
+        state.release_subnet(self.state.subnet, self.directory)
+
+    # ----------------------------------------------------------------- internals
+
+    def _launch(
+        self, targets: builtins.list[state.NodeState], on_event: ProgressCallback | None
+    ) -> None:
+        java = jars.find_java()
+        lib = jars.ensure_jars(self.state.version)
+        for node in targets:
+            plan = node.plan
+            nodes.check_bindable(plan.address, NATIVE_PORT)
+            nodes.check_bindable(plan.address, STORAGE_PORT)
+            nodes.check_bindable("127.0.0.1", plan.jmx_port)
+        started = time.monotonic()
+        self._start_clock = started
+        self.last_timings = {}
+        for node in targets:
+            files = self._files(node.plan)
+            command = config.java_command(java, node.plan, files, lib, self.state.spec.heap)
+            node.pid = nodes.spawn(command, files.node_dir, files.stdout_log)
+            self.last_timings[node.plan.name] = NodeTimings(spawned=time.monotonic() - started)
+            _emit(on_event, node.plan.name, f"JVM started (pid {node.pid}) on {node.plan.address}")
+        state.save(self.directory, self.state)
+
+    def _credentials(self) -> probe.Credentials | None:
+        if not self.state.spec.authentication:
+            return None
+        if self.state.username and self.state.password:
+            return probe.Credentials(self.state.username, self.state.password)
+        return _DEFAULT_CREDENTIALS
+
+    def _wait_ready(
+        self,
+        members: builtins.list[state.NodeState],
+        timeout: float,
+        on_event: ProgressCallback | None,
+    ) -> None:
+        started = getattr(self, "_start_clock", time.monotonic())
+        deadline = time.monotonic() + timeout
+        ca_path = self.state.ca_path if self.state.spec.client_tls else None
+        addresses = {node.plan.address for node in members}
+        probes = {node.plan.address: _Probe(node.plan) for node in members}
+        for node_probe in probes.values():
+            node_probe.timings = self.last_timings.setdefault(node_probe.node.name, NodeTimings())
+        try:
+            while True:
+                for node in members:
+                    node_probe = probes[node.plan.address]
+                    if node_probe.ready:
+                        continue
+                    if not self._running(node):
+                        raise ClusterError(self._died_message(node.plan))
+                    self._advance(node_probe, addresses, ca_path, started, on_event)
+                if all(p.ready for p in probes.values()):
+                    return
+                if time.monotonic() > deadline:
+                    raise ClusterError(self._timeout_message(probes, timeout))
+                time.sleep(_POLL)
+        finally:
+            for node_probe in probes.values():
+                node_probe.close()
+
+    def _advance(
+        self,
+        node_probe: _Probe,
+        addresses: set[str],
+        ca_path: str | None,
+        started: float,
+        on_event: ProgressCallback | None,
+    ) -> None:
+        plan = node_probe.node
+        timings = node_probe.timings
+        if node_probe.session is None:
+            if not nodes.port_open(plan.address, NATIVE_PORT, timeout=0.2):
+                return
+            if timings.cql_listening is None:
+                timings.cql_listening = time.monotonic() - started
+                _emit(on_event, plan.name, "CQL port open")
+            try:
+                node_probe.cluster, node_probe.session = probe.connect_one(
+                    plan.address, NATIVE_PORT, self._credentials(), ca_path
+                )
+            except Exception as exc:  # not ready yet (auth not set up, still starting)
+                node_probe.last_view = f"CQL connection failed: {exc}"
+                return
+            timings.cql_answering = time.monotonic() - started
+            _emit(on_event, plan.name, "answers CQL")
+        assert node_probe.session is not None
+        others = addresses - {plan.address}
+        try:
+            view = probe.peer_view(node_probe.session)
+        except Exception as exc:
+            node_probe.last_view = f"peer query failed: {exc}"
+            return
+        up = view.listed & view.connected & others
+        node_probe.last_view = f"sees {len(up)}/{len(others)} peers UP: {sorted(up)}"
+        if up == others:
+            node_probe.ready = True
+            timings.peers_up = time.monotonic() - started
+            _emit(on_event, plan.name, f"ready, sees all {len(others)} peers UP")
+            node_probe.close()
+
+    def _setup_superuser(self) -> None:
+        """Replicate system_auth to every node and replace the well-known default superuser."""
+        first = self.state.nodes[0].plan.address
+        ca_path = self.state.ca_path if self.state.spec.client_tls else None
+        replication = ", ".join(f"'{dc.name}': {dc.nodes}" for dc in self.state.spec.datacenters)
+        password = secrets.token_urlsafe(18)
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                cluster, session = probe.connect_one(
+                    first, NATIVE_PORT, _DEFAULT_CREDENTIALS, ca_path, timeout=10
+                )
+                break
+            except Exception as exc:
+                # The default role is created asynchronously just after start-up.
+                if time.monotonic() > deadline:
+                    raise ClusterError(f"cannot log in as the default superuser: {exc}") from exc
+                time.sleep(0.5)
+        try:
+            session.execute(
+                "ALTER KEYSPACE system_auth WITH replication = "
+                f"{{'class': 'NetworkTopologyStrategy', {replication}}}"
+            )
+            session.execute(
+                f"CREATE ROLE IF NOT EXISTS {SUPERUSER} WITH PASSWORD = %s "
+                "AND SUPERUSER = true AND LOGIN = true",
+                (password,),
+            )
+        finally:
+            cluster.shutdown()
+        self.state.username, self.state.password = SUPERUSER, password
+        state.save(self.directory, self.state)
+        cluster, session = probe.connect_one(
+            first, NATIVE_PORT, probe.Credentials(SUPERUSER, password), ca_path, timeout=10
+        )
+        try:
+            session.execute("DROP ROLE IF EXISTS cassandra")
+        finally:
+            cluster.shutdown()
+
+    def _died_message(self, plan: NodePlan) -> str:
+        files = self._files(plan)
+        return (
+            f"node {plan.name} ({plan.address}) of cluster {self.name!r} died while starting\n"
+            + nodes.log_tail([files.system_log, files.stdout_log])
+        )
+
+    def _timeout_message(self, probes: dict[str, _Probe], timeout: float) -> str:
+        lines = [f"cluster {self.name!r} was not ready after {timeout:.0f}s:"]
+        tails: builtins.list[Path] = []
+        for address, node_probe in probes.items():
+            if node_probe.ready:
+                continue
+            lines.append(f"  {node_probe.node.name} ({address}): {node_probe.last_view}")
+            tails.append(self._files(node_probe.node).system_log)
+        return "\n".join(lines) + "\n" + nodes.log_tail(tails)
+
+
+def _emit(on_event: ProgressCallback | None, node: str, message: str) -> None:
+    if on_event is not None:
+        on_event(node, message)
+
+
+def _subnet_free(subnet: int, node_count: int) -> bool:
+    """A subnet is usable when none of its node addresses and JMX ports is taken."""
+    for index in range(node_count):
+        address = subnet_address(subnet, index)
+        if not (
+            nodes.is_bindable(address, NATIVE_PORT)
+            and nodes.is_bindable(address, STORAGE_PORT)
+            and nodes.is_bindable("127.0.0.1", jmx_port(subnet, index))
+        ):
+            return False
+    return True

@@ -1,0 +1,144 @@
+"""Cassandra node processes: spawn, find, signal and wait, across cqltest invocations.
+
+A node is a detached JVM (own session, so Ctrl-C in a terminal does not reach it) whose pid is
+kept in the cluster's state file. Because ``cqltest cluster up`` and ``cqltest cluster kill``
+are different processes, a pid alone is not trusted: a process counts as the node only if its
+command line names the node's directory (pids get reused). Linux ``/proc`` is the source.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import time
+from collections import deque
+from pathlib import Path
+
+from cqltest.errors import InputError
+
+#: Children this process spawned, kept so they can be reaped (no zombies while pytest runs on).
+_CHILDREN: dict[int, subprocess.Popen[bytes]] = {}
+
+
+def spawn(command: list[str], cwd: Path, stdout_log: Path) -> int:
+    stdout_log.parent.mkdir(parents=True, exist_ok=True)
+    with stdout_log.open("ab") as out:
+        proc = subprocess.Popen(
+            command,
+            cwd=cwd,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    _CHILDREN[proc.pid] = proc
+    return proc.pid
+
+
+def is_running(pid: int | None, marker: str) -> bool:
+    """True if ``pid`` is alive (not a zombie) and its command line contains ``marker``."""
+    if not pid:
+        return False
+    child = _CHILDREN.get(pid)
+    if child is not None:
+        # Our own child: poll() is exact, and /proc/PID/cmdline is briefly empty during exec.
+        if child.poll() is None:
+            return True
+        del _CHILDREN[pid]
+        return False
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    # Field 3 of /proc/PID/stat, after the parenthesised command name, is the state.
+    if stat.rsplit(")", 1)[-1].split()[0] in ("Z", "X"):
+        return False
+    return marker.encode() in cmdline
+
+
+def find_pid(marker: str) -> int | None:
+    """The pid of a running process whose command line contains ``marker`` (lost state files)."""
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and is_running(int(entry.name), marker):
+            return int(entry.name)
+    return None
+
+
+def signal_node(pid: int, sig: signal.Signals) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, sig)
+
+
+def wait_exit(pid: int, marker: str, timeout: float) -> bool:
+    """Wait until the process is gone; True if it went within ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not is_running(pid, marker):
+            return True
+        time.sleep(0.1)
+    return not is_running(pid, marker)
+
+
+def stop(pid: int, marker: str, timeout: float = 30.0) -> None:
+    """SIGTERM (Cassandra flushes and exits cleanly), then SIGKILL if it takes too long."""
+    if not is_running(pid, marker):
+        return
+    signal_node(pid, signal.SIGTERM)
+    if not wait_exit(pid, marker, timeout):
+        kill(pid, marker)
+
+
+def kill(pid: int, marker: str) -> None:
+    """SIGKILL: the node dies like a crashed machine would, without flushing."""
+    if not is_running(pid, marker):
+        return
+    signal_node(pid, signal.SIGKILL)
+    wait_exit(pid, marker, 10.0)
+
+
+def port_open(address: str, port: int, timeout: float = 0.5) -> bool:
+    try:
+        with socket.create_connection((address, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def check_bindable(address: str, port: int) -> None:
+    """Raise InputError if ``address:port`` cannot be bound (someone else listens there)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        # As the JVM does: TIME_WAIT leftovers of a killed node must not count as in use.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((address, port))
+        except OSError as exc:
+            raise InputError(
+                f"address {address}:{port} is in use ({exc.strerror}): stop whatever listens "
+                "there, or choose another cluster"
+            ) from exc
+
+
+def is_bindable(address: str, port: int) -> bool:
+    try:
+        check_bindable(address, port)
+    except InputError:
+        return False
+    return True
+
+
+def log_tail(paths: list[Path], lines: int = 30) -> str:
+    """The last ``lines`` lines of each existing file, labelled, for error messages."""
+    parts: list[str] = []
+    for path in paths:
+        try:
+            with path.open(encoding="utf-8", errors="replace") as handle:
+                tail = list(deque(handle, maxlen=lines))
+        except OSError:
+            continue
+        if tail:
+            parts.append(f"--- last {len(tail)} lines of {path} ---\n" + "".join(tail).rstrip())
+    return "\n".join(parts) if parts else "(no log output)"

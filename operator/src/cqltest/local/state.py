@@ -1,0 +1,165 @@
+"""The cluster's state file and the machine-wide claim on its loopback subnet.
+
+``cqltest cluster up`` and ``cqltest cluster kill`` run in different processes, so everything
+about a cluster (spec, node addresses and pids, generated credentials) lives in
+``<root>/<name>/cluster.json``. Clusters under different roots (every pytest session uses a tmp
+root) must still never share a subnet, so subnets are claimed in one per-user directory under
+the system temp dir, with an exclusive-create file per subnet naming the owning cluster dir.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import tempfile
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from cqltest.errors import InputError
+from cqltest.local.topology import SUBNET_RANGE, ClusterSpec, DatacenterSpec, NodePlan
+
+STATE_FILE = "cluster.json"
+
+
+def default_root() -> Path:
+    home = os.environ.get("CQLTEST_HOME") or str(Path.home() / ".local" / "share" / "cqltest")
+    return Path(home) / "clusters"
+
+
+@dataclass
+class NodeState:
+    plan: NodePlan
+    pid: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self.plan), "pid": self.pid}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> NodeState:
+        data = dict(data)
+        pid = data.pop("pid", None)
+        data["token"] = int(data["token"])
+        return cls(NodePlan(**data), pid)
+
+
+@dataclass
+class ClusterState:
+    spec: ClusterSpec
+    version: str
+    subnet: int
+    nodes: list[NodeState]
+    username: str | None = None
+    password: str | None = None
+    ca_path: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        spec = asdict(self.spec)
+        return {
+            "spec": spec,
+            "version": self.version,
+            "subnet": self.subnet,
+            "nodes": [node.to_dict() for node in self.nodes],
+            "username": self.username,
+            "password": self.password,
+            "ca_path": self.ca_path,
+            "extra": self.extra,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ClusterState:
+        spec = dict(data["spec"])
+        spec["datacenters"] = [DatacenterSpec(**dc) for dc in spec["datacenters"]]
+        return cls(
+            spec=ClusterSpec(**spec),
+            version=data["version"],
+            subnet=int(data["subnet"]),
+            nodes=[NodeState.from_dict(node) for node in data["nodes"]],
+            username=data.get("username"),
+            password=data.get("password"),
+            ca_path=data.get("ca_path"),
+            extra=dict(data.get("extra") or {}),
+        )
+
+
+def save(directory: Path, state: ClusterState) -> None:
+    """Write atomically and private (the file holds the superuser password)."""
+    path = directory / STATE_FILE
+    tmp = path.with_suffix(".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        json.dump(state.to_dict(), handle, indent=2)
+        handle.write("\n")
+    tmp.replace(path)
+
+
+def load(directory: Path) -> ClusterState:
+    path = directory / STATE_FILE
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InputError(
+            f"cluster {directory.name!r} does not exist under {directory.parent} "
+            "(see 'cqltest cluster list')"
+        ) from None
+    return ClusterState.from_dict(data)
+
+
+def _claims_dir() -> Path:
+    path = Path(tempfile.gettempdir()) / f"cqltest-{os.getuid()}" / "subnets"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+@contextlib.contextmanager
+def _claims_lock() -> Iterator[Path]:
+    directory = _claims_dir()
+    with (directory / ".lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield directory
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _claim_is_live(claim: Path) -> bool:
+    try:
+        owner = Path(claim.read_text(encoding="utf-8").strip())
+    except OSError:
+        return False
+    return (owner / STATE_FILE).exists() or (owner / ".creating").exists()
+
+
+def claim_subnet(cluster_dir: Path, is_free: Callable[[int], bool]) -> int:
+    """Claim the lowest subnet that no live cluster holds and whose ports ``is_free``.
+
+    A claim whose owner directory is gone (a destroyed cluster, a deleted tmp root) is stale
+    and reused.
+    """
+    with _claims_lock() as directory:
+        for subnet in SUBNET_RANGE:
+            claim = directory / str(subnet)
+            if claim.exists():
+                if _claim_is_live(claim):
+                    continue
+                claim.unlink(missing_ok=True)
+            if not is_free(subnet):
+                continue
+            claim.write_text(str(cluster_dir.resolve()) + "\n", encoding="utf-8")
+            return subnet
+    raise InputError("no free loopback subnet 127.0.X.0/24 is left (1..254 are all in use)")
+
+
+def release_subnet(subnet: int, cluster_dir: Path) -> None:
+    with _claims_lock() as directory:
+        claim = directory / str(subnet)
+        try:
+            owner = claim.read_text(encoding="utf-8").strip()
+        except OSError:
+            return
+        if owner == str(cluster_dir.resolve()):
+            claim.unlink(missing_ok=True)
