@@ -25,8 +25,12 @@ minor="${K8S_VERSION#*.}"; minor="${minor%%.*}"
 # file or one built without version ldflags (helm then says "v3.22", which pyhelm3 cannot parse)
 # is rebuilt instead of trusted.
 reports() { # reports BINARY EXPECTED ARGS...
-  local bin="$1" want="$2"; shift 2
-  [[ -x "$bin" ]] && "$bin" "$@" 2>/dev/null | grep -qF -- "$want"
+  local bin="$1" want="$2" said; shift 2
+  [[ -x "$bin" ]] || return 1
+  # Captured, not piped into `grep -q`: grep exiting at the first match would SIGPIPE the
+  # binary and pipefail would turn a correct version into a failure.
+  said="$("$bin" "$@" 2>/dev/null)" || return 1
+  [[ "$said" == *"$want"* ]]
 }
 etcd_ok()      { reports "$BIN/etcd-v$ETCD_VERSION" "etcd Version: $ETCD_VERSION" --version; }
 apiserver_ok() { reports "$BIN/kube-apiserver-v$K8S_VERSION" "Kubernetes v$K8S_VERSION" --version; }
