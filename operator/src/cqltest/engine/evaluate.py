@@ -276,7 +276,7 @@ def _blocked_by(
         if view.phase == "Skipped" and view.blocked_by is not None:
             root, phase, via = view.blocked_by
             return root, phase, (dep, *via)
-        if view.final and view.phase != "Passed":
+        if view.phase in ("Failed", "TimedOut", "Error"):
             return dep, view.phase, ()
     return None
 
@@ -285,11 +285,11 @@ def _outcome(views: list[SuiteView], stop: Stop | None) -> Outcome | None:
     unfinished = any(not v.final for v in views)
     if unfinished and (stop is None or any(v.running is not None for v in views)):
         return None
+    bad = [v for v in views if v.phase != "Passed"]
+    if not bad:  # even if a stop came in after the last suite passed: the work is done
+        return Outcome("Succeeded", "AllSuitesPassed", f"all {len(views)} suites passed")
     if stop is not None:
         return Outcome(stop.phase, stop.reason, stop.message)
-    bad = [v for v in views if v.phase != "Passed"]
-    if not bad:
-        return Outcome("Succeeded", "AllSuitesPassed", f"all {len(views)} suites passed")
     failed = [v for v in bad if v.phase != "Skipped"]
     skipped = len(bad) - len(failed)
     listed = ", ".join(f"{v.name} ({v.phase})" for v in failed)
