@@ -39,6 +39,9 @@ test: venv jars control-plane lint
 unit: venv
 	$(BIN)/pytest -ra tests/unit $(PYTEST_ARGS)
 
+kube: venv control-plane
+	$(BIN)/pytest -ra tests/kube $(PYTEST_ARGS)
+
 bench: venv jars
 	$(BIN)/python benchmarks/cluster_startup.py
 
