@@ -139,6 +139,7 @@ class Pki:
     serving_cert: Path
     serving_key: Path
     client_ca: Path
+    client_ca_key: Path
     admin_cert: Path
     admin_key: Path
     sa_public: Path
@@ -171,6 +172,7 @@ class Pki:
             "apiserver.crt": _pem(serving[0]),
             "apiserver.key": _key_pem(serving[1]),
             "client-ca.crt": _pem(client_ca[0]),
+            "client-ca.key": _key_pem(client_ca[1]),
             "admin.crt": _pem(admin[0]),
             "admin.key": _key_pem(admin[1]),
             "sa.pub": sa_key.public_key().public_bytes(
@@ -187,11 +189,32 @@ class Pki:
             serving_cert=directory / "apiserver.crt",
             serving_key=directory / "apiserver.key",
             client_ca=directory / "client-ca.crt",
+            client_ca_key=directory / "client-ca.key",
             admin_cert=directory / "admin.crt",
             admin_key=directory / "admin.key",
             sa_public=directory / "sa.pub",
             sa_private=directory / "sa.key",
         )
+
+    def issue_client(self, user: str, groups: Sequence[str] = ()) -> tuple[Path, Path]:
+        """A client certificate for `user` in `groups` (CN and O, as the apiserver reads them).
+
+        For tests that must go through RBAC, e.g. as the operator's ServiceAccount-like user
+        bound to the chart's ClusterRole, instead of the all-powerful admin.
+        """
+        ca_key = serialization.load_pem_private_key(self.client_ca_key.read_bytes(), None)
+        assert isinstance(ca_key, ec.EllipticCurvePrivateKey)
+        ca_cert = x509.load_pem_x509_certificate(self.client_ca.read_bytes())
+        cert, key = _issue(
+            _name(user, *groups), ca=(ca_cert, ca_key), usage=ExtendedKeyUsageOID.CLIENT_AUTH
+        )
+        stem = "".join(c if c.isalnum() else "-" for c in user)
+        cert_path = self.client_ca.parent / f"user-{stem}.crt"
+        key_path = self.client_ca.parent / f"user-{stem}.key"
+        cert_path.write_bytes(_pem(cert))
+        key_path.touch(mode=0o600)
+        key_path.write_bytes(_key_pem(key))
+        return cert_path, key_path
 
 
 # ---------------------------------------------------------------------------- processes
@@ -309,7 +332,9 @@ def _b64(path: Path) -> str:
     return base64.b64encode(path.read_bytes()).decode()
 
 
-def write_kubeconfig(path: Path, server: str, pki: Pki, name: str = "cqltest") -> None:
+def write_kubeconfig(
+    path: Path, server: str, ca: Path, cert: Path, key: Path, name: str = "cqltest"
+) -> None:
     """One cluster, one user, one context, all named `name`, certificates embedded."""
     config = {
         "apiVersion": "v1",
@@ -317,15 +342,15 @@ def write_kubeconfig(path: Path, server: str, pki: Pki, name: str = "cqltest") -
         "clusters": [
             {
                 "name": name,
-                "cluster": {"server": server, "certificate-authority-data": _b64(pki.serving_ca)},
+                "cluster": {"server": server, "certificate-authority-data": _b64(ca)},
             }
         ],
         "users": [
             {
                 "name": name,
                 "user": {
-                    "client-certificate-data": _b64(pki.admin_cert),
-                    "client-key-data": _b64(pki.admin_key),
+                    "client-certificate-data": _b64(cert),
+                    "client-key-data": _b64(key),
                 },
             }
         ],
@@ -355,6 +380,7 @@ class ControlPlane:
         extra_etcd_args: Sequence[str] = (),
         extra_apiserver_args: Sequence[str] = (),
         timeout: float = START_TIMEOUT,
+        attempts: int = 3,
     ) -> ControlPlane:
         """Start etcd then kube-apiserver and wait until `/readyz` answers 200.
 
@@ -362,6 +388,24 @@ class ControlPlane:
         process's log tail) when either does not come up; nothing is left running then.
         """
         binaries = binaries or find_binaries()
+        for attempt in range(1, attempts + 1):
+            try:
+                return cls._start_once(binaries, extra_etcd_args, extra_apiserver_args, timeout)
+            except ControlPlaneError as exc:
+                # Ports are found free, then bound by the child a moment later; on a machine
+                # shared with other test runs another process can take one in between.
+                if attempt == attempts or "address already in use" not in str(exc):
+                    raise
+        raise AssertionError("unreachable: the last attempt returns or raises")
+
+    @classmethod
+    def _start_once(
+        cls,
+        binaries: dict[str, Path],
+        extra_etcd_args: Sequence[str],
+        extra_apiserver_args: Sequence[str],
+        timeout: float,
+    ) -> ControlPlane:
         root = Path(tempfile.mkdtemp(prefix="cqltest-kube-"))
         try:
             pki = Pki.generate(root / "pki")
@@ -374,7 +418,9 @@ class ControlPlane:
         try:
             etcd_url = plane._start_etcd(extra_etcd_args, timeout)
             plane._start_apiserver(etcd_url, api_port, extra_apiserver_args, timeout)
-            write_kubeconfig(plane.kubeconfig, server, pki)
+            write_kubeconfig(
+                plane.kubeconfig, server, pki.serving_ca, pki.admin_cert, pki.admin_key
+            )
         except BaseException:
             plane.stop()
             raise
@@ -464,9 +510,14 @@ class ControlPlane:
         input: str | None = None,
         check: bool = True,
         timeout: float = 60,
+        kubeconfig: Path | None = None,
     ) -> subprocess.CompletedProcess[str]:
-        """Run the built kubectl against this control plane; raises with stderr when `check`."""
-        argv = [str(self.binaries["kubectl"]), f"--kubeconfig={self.kubeconfig}", *args]
+        """Run the built kubectl as admin (or as `kubeconfig`'s user); raises when `check` fails."""
+        argv = [
+            str(self.binaries["kubectl"]),
+            f"--kubeconfig={kubeconfig or self.kubeconfig}",
+            *args,
+        ]
         result = subprocess.run(
             argv, input=input, capture_output=True, text=True, timeout=timeout, check=False
         )
@@ -476,6 +527,13 @@ class ControlPlane:
                 f"{result.stderr.strip()}\n{result.stdout.strip()}"
             )
         return result
+
+    def kubeconfig_for(self, user: str, groups: Sequence[str] = ()) -> Path:
+        """A kubeconfig authenticating as `user` in `groups`: subject to RBAC, unlike the admin."""
+        cert, key = self.pki.issue_client(user, groups)
+        path = self.root / f"{cert.stem}.kubeconfig"
+        write_kubeconfig(path, self.server, self.pki.serving_ca, cert, key)
+        return path
 
     @property
     def processes(self) -> list[subprocess.Popen[bytes]]:

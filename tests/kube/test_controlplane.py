@@ -53,3 +53,27 @@ def test_stop_terminates_both_processes_and_removes_files() -> None:
     plane.stop()
     assert all(p.poll() is not None for p in processes)
     assert not plane.root.exists()
+
+
+def test_a_non_admin_user_goes_through_rbac(control_plane: ControlPlane, namespace: str) -> None:
+    kubeconfig = control_plane.kubeconfig_for("cqltest-operator", groups=["cqltest:operators"])
+
+    def can_i(verb: str, resource: str) -> str:
+        result = control_plane.kubectl(
+            "auth", "can-i", verb, resource, "-n", namespace, kubeconfig=kubeconfig, check=False
+        )
+        return result.stdout.strip()
+
+    assert can_i("list", "configmaps") == "no"
+    denied = control_plane.kubectl(
+        "get", "configmaps", "-n", namespace, kubeconfig=kubeconfig, check=False
+    )
+    assert denied.returncode != 0
+    assert 'User "cqltest-operator" cannot list resource "configmaps"' in denied.stderr
+
+    control_plane.kubectl("create", "role", "reader", "-n", namespace, "--verb=get,list",
+                          "--resource=configmaps")  # fmt: skip
+    control_plane.kubectl("create", "rolebinding", "reader", "-n", namespace, "--role=reader",
+                          "--group=cqltest:operators")  # fmt: skip
+    assert can_i("list", "configmaps") == "yes"
+    assert can_i("delete", "configmaps") == "no"
