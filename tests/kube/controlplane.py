@@ -232,7 +232,8 @@ def _die_with_parent() -> None:
     """Runs in the child before exec: if pytest is killed, the kernel kills the child too.
 
     Without it a crashed or SIGKILLed test run leaves etcd and kube-apiserver running on a
-    machine shared with other engineers.
+    machine shared with other engineers. The kernel fires it when the *thread* that forked
+    exits, so start a control plane from a thread that outlives it (pytest's main thread).
     """
     pr_set_pdeathsig = 1
     with contextlib.suppress(OSError, AttributeError):
