@@ -81,6 +81,7 @@ def _message(error: ErrorDetails) -> str:
             kind, "<"
         )
         limit = next(iter(ctx.values()), "?")
+        limit = f"{limit:g}" if isinstance(limit, float) else limit
         return f"{value!r} is out of range: must be {op} {limit}"
     if kind in ("too_short", "too_long", "string_too_short", "string_too_long"):
         return f"{error['msg'][0].lower()}{error['msg'][1:]} (got {_short(value)})"
@@ -286,9 +287,9 @@ def validate_testrun(data: object, known_suites: Collection[str] | None) -> Test
         run = TestRun.model_validate(data)
     except ValidationError as exc:
         problems += schema_problems(exc)
-    seen = {(p.path, p.message) for p in problems}
-    semantic = semantic_problems(data, known_suites)
-    problems += [p for p in semantic if (p.path, p.message) not in seen]
+    # A field the schema rejects gets no second, semantic complaint: fix the first one first.
+    rejected = {p.path for p in problems}
+    problems += [p for p in semantic_problems(data, known_suites) if p.path not in rejected]
     if problems or run is None:
         raise ManifestError(problems)
     return run

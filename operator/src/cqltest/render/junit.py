@@ -72,7 +72,9 @@ def _synthetic_cases(suite: SuiteStatus, has_cases: bool) -> list[ET.Element]:
         if all(t.ok for t in suite.thresholds):
             ET.SubElement(case, "system-out").text = "\n".join(lines)
         else:
-            _with_child(case, "failure", reason, "ThresholdBreached").text = "\n".join(lines)
+            breach = ET.SubElement(case, "failure", {"message": reason})
+            breach.set("type", "ThresholdBreached")
+            breach.text = "\n".join(lines)
         cases.append(case)
     return cases
 
