@@ -289,3 +289,26 @@ def test_child_names_are_deterministic_dns_labels() -> None:
     import re
 
     assert re.fullmatch(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?", long)
+
+
+def test_a_cluster_lost_mid_run_keeps_the_run_phase_while_suites_stop() -> None:
+    spec = make_spec([{"name": "a"}])
+    lost = ClusterObserved("Failed", message="gone", started_at=T0, ready_at=T0)
+    obs = Observed(cluster=lost, started_at=T0, attempts={"a": [running()]})
+    status = aggregate_status(spec, obs, T0)
+    assert status.phase == "Running"
+    assert status.message == "wave 1/1: 1 running, stopping: the cluster failed: gone"
+
+
+def test_long_messages_fit_in_a_condition() -> None:
+    error = ManifestError([Problem(f"spec.x{i}", None, "y" * 100) for i in range(1000)])
+    status = invalid_status(error, T0)
+    assert all(len(c.message) <= 32768 for c in status.conditions)
+
+
+def test_a_status_written_back_with_kopf_progress_parses() -> None:
+    spec = make_spec([{"name": "a"}])
+    status = aggregate_status(spec, observed(), T0)
+    body = status.model_dump(mode="json", by_alias=True, exclude_none=True)
+    body["kopf"] = {"progress": {"handler": {"started": "2026-01-01T00:00:00Z"}}}
+    assert TestRunStatus.model_validate(body).kopf == body["kopf"]

@@ -28,6 +28,7 @@ from cqltest.model import (
 from cqltest.model import format_duration as fmt
 from cqltest.model.status import ConditionStatus
 
+MAX_CONDITION_MESSAGE = 32768  # metav1.Condition's limit
 MAX_FAILURES = 20
 MAX_FAILURE_MESSAGE = 2000
 _COUNT_FIELD = {
@@ -102,10 +103,10 @@ def invalid_status(
 def _phase(observed: Observed, evaluation: Evaluation) -> RunPhase:
     if evaluation.outcome is not None:
         return evaluation.outcome.phase
-    state = observed.cluster.state
-    if state == "Ready":
-        return "Running"
-    if state == "Absent":
+    cluster = observed.cluster
+    if cluster.state == "Ready" or cluster.ready_at is not None:
+        return "Running"  # also while suites are stopped after the cluster was lost
+    if cluster.state == "Absent":
         return "Pending"
     return "Provisioning"
 
@@ -243,7 +244,7 @@ def _condition(kind: str, state: _State, now: datetime, generation: int | None) 
         type=kind,
         status=state.status,
         reason=state.reason,
-        message=state.message,
+        message=state.message[:MAX_CONDITION_MESSAGE],
         last_transition_time=now,
         observed_generation=generation,
     )

@@ -8,7 +8,7 @@ Conditions follow metav1.Condition so ``kubectl wait --for=condition=Succeeded``
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field
 
@@ -112,3 +112,7 @@ class TestRunStatus(CamelModel):
     started_at: datetime | None = None
     finished_at: datetime | None = None
     duration: str | None = Field(default=None, description="Elapsed time, e.g. 4m12s.")
+    kopf: dict[str, Any] | None = Field(
+        default=None,
+        description="Owned by the kopf framework (handler progress); not part of the API.",
+    )

@@ -112,11 +112,6 @@ def _schema_of(model: type[TestRunSpec] | type[TestRunStatus], *, keep_defaults:
 def openapi_schema() -> dict[str, Any]:
     """The openAPIV3Schema of a TestRun object."""
     status = _schema_of(TestRunStatus, keep_defaults=False)
-    status["properties"]["kopf"] = {
-        "type": "object",
-        "description": "Owned by the kopf framework (handler progress); not part of the API.",
-        "x-kubernetes-preserve-unknown-fields": True,
-    }
     return {
         "type": "object",
         "description": "A run of Cassandra test suites against a cluster cqltest provisions.",
