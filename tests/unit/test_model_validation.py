@@ -332,8 +332,14 @@ def test_missing_file(tmp_path: Path) -> None:
 
 
 def test_invalid_yaml(tmp_path: Path) -> None:
-    with pytest.raises(ManifestError, match="not valid YAML"):
+    with pytest.raises(ManifestError, match="not valid YAML at line 2, column 1: expected ','"):
         load_testrun(write(tmp_path, "spec: [unclosed"))
+
+
+def test_duplicate_keys_are_rejected_with_their_line(tmp_path: Path) -> None:
+    text = "spec:\n  timeout: 5m\n  timeout: 6m\n"
+    with pytest.raises(ManifestError, match="at line 3, column 3: duplicate key 'timeout'"):
+        load_testrun(write(tmp_path, text))
 
 
 @pytest.mark.parametrize(("text", "count"), [("", 0), ("a: 1\n---\nb: 2\n", 2)])

@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib.resources
 from collections.abc import Collection
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -18,6 +19,21 @@ from cqltest.model.testrun import TestRun
 from cqltest.model.validation import validate_testrun
 
 SUITES_PACKAGE = "cqlsuites.suites"
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """A YAML loader that rejects duplicate keys, which PyYAML would silently overwrite."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"duplicate key {key!r}", key_node.start_mark
+                )
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
 
 
 def builtin_suites() -> frozenset[str]:
@@ -50,7 +66,12 @@ def load_testrun(path: str | Path, *, known_suites: Collection[str] | None = Non
         problem = Problem(str(file), None, f"cannot read the file: {exc.strerror}")
         raise ManifestError([problem]) from exc
     try:
-        documents = [d for d in yaml.safe_load_all(text) if d is not None]
+        documents = [d for d in yaml.load_all(text, Loader=_StrictLoader) if d is not None]
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = Problem(str(file), None, f"not valid YAML{where}: {exc.problem}")
+        raise ManifestError([problem]) from exc
     except yaml.YAMLError as exc:
         raise ManifestError([Problem(str(file), None, f"not valid YAML: {exc}")]) from exc
     if len(documents) != 1:
