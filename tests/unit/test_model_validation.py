@@ -332,7 +332,7 @@ def test_missing_file(tmp_path: Path) -> None:
 
 
 def test_invalid_yaml(tmp_path: Path) -> None:
-    with pytest.raises(ManifestError, match="not valid YAML at line 2, column 1: expected ','"):
+    with pytest.raises(ManifestError, match="not valid YAML at line 1, column 16: expected ','"):
         load_testrun(write(tmp_path, "spec: [unclosed"))
 
 
