@@ -361,3 +361,12 @@ def test_path_suites_resolve_next_to_the_manifest(tmp_path: Path) -> None:
     (tmp_path / "tests" / "mine").mkdir(parents=True)
     assert load_testrun(path, known_suites=KNOWN).spec.suites[0].path == "tests/mine"
     assert suite_directory(path, "tests/mine") == (tmp_path / "tests" / "mine").resolve()
+
+
+def test_missing_directories_are_reported_with_schema_problems(tmp_path: Path) -> None:
+    import yaml
+
+    data = manifest(parallelism=0, suites=[{"name": "mine", "path": "nowhere"}])
+    with pytest.raises(ManifestError) as info:
+        load_testrun(write(tmp_path, yaml.safe_dump(data)), known_suites=KNOWN)
+    assert [p.path for p in info.value.problems] == ["spec.parallelism", "spec.suites[0].path"]

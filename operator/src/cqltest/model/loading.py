@@ -84,15 +84,28 @@ def load_testrun(path: str | Path, *, known_suites: Collection[str] | None = Non
                 )
             ]
         )
-    run = parse_testrun(documents[0], known_suites=known_suites)
-    missing = [
-        Problem(f"spec.suites[{i}].path", s.path, f"directory {s.path!r} not found next to {file}")
-        for i, s in enumerate(run.spec.suites)
-        if s.path is not None and not (file.parent / s.path).is_dir()
-    ]
+    document = documents[0]
+    missing = _missing_directories(document, file)
+    try:
+        run = parse_testrun(document, known_suites=known_suites)
+    except ManifestError as exc:
+        raise ManifestError([*exc.problems, *missing]) from None
     if missing:
         raise ManifestError(missing)
     return run
+
+
+def _missing_directories(document: object, file: Path) -> list[Problem]:
+    """Local ``path`` suites whose directory does not exist next to the manifest."""
+    spec = document.get("spec") if isinstance(document, dict) else None
+    suites = spec.get("suites") if isinstance(spec, dict) else None
+    problems = []
+    for index, suite in enumerate(suites if isinstance(suites, list) else []):
+        where = suite.get("path") if isinstance(suite, dict) else None
+        if isinstance(where, str) and where and not (file.parent / where).is_dir():
+            message = f"directory {where!r} not found next to {file}"
+            problems.append(Problem(f"spec.suites[{index}].path", where, message))
+    return problems
 
 
 def suite_directory(manifest: str | Path, suite_path: str) -> Path:
