@@ -226,13 +226,14 @@ class Progress:
         self._lines(status)
 
     def _lines(self, status: TestRunStatus) -> None:
-        keys: dict[str, str] = {"run": status.phase}
-        keys.update({s.name: s.phase for s in status.suites})
+        # Suites first, so the run's verdict is the last line.
+        keys: dict[str, str] = {s.name: s.phase for s in status.suites}
+        keys[""] = status.phase
         for key, phase in keys.items():
             if self._seen.get(key) == phase:
                 continue
             self._seen[key] = phase
-            if key == "run":
+            if key == "":
                 self.console.print(f"[{self.name}] {phase}: {status.message}")
             else:
                 suite = next(s for s in status.suites if s.name == key)
