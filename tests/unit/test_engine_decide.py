@@ -155,6 +155,14 @@ def test_dependents_of_a_failed_suite_are_skipped_naming_it() -> None:
     )
 
 
+def test_failed_attempt_reason_names_the_first_failed_tests() -> None:
+    spec = make_spec([{"name": "a"}])
+    failures = [{"test": f"t.py::test_{i}", "message": "boom"} for i in range(4)]
+    res = result("a", outcome="failed", tests={"total": 9, "failed": 4}, failures=failures)
+    obs = observed(attempts={"a": [done("Failed", res=res)]})
+    assert reasons(spec, obs)["a"] == ("4 of 9 tests failed: t.py::test_0, t.py::test_1 and 2 more")
+
+
 def test_a_timed_out_dependency_is_named_with_its_phase() -> None:
     spec = make_spec([{"name": "a"}, {"name": "b", "dependsOn": ["a"]}])
     obs = observed(attempts={"a": [done("TimedOut", reason="exceeded")]})

@@ -139,14 +139,23 @@ def _attempt_verdict(
         return ("Failed", breach, checked) if breach else ("Passed", None, checked)
     reason = attempt.reason
     if reason is None and attempt.result is not None:
-        tests = attempt.result.tests
-        bad = tests.failed + tests.errors
-        reason = f"{bad} of {tests.total} tests failed" if bad else attempt.result.outcome
+        reason = _failed_tests(attempt.result)
     if reason is None:
         reason = {"TimedOut": f"exceeded its timeout {fmt(suite.timeout)}"}.get(
             attempt.state, attempt.state.lower()
         )
     return _FAILED_ATTEMPT_PHASE[attempt.state], reason, checked
+
+
+def _failed_tests(result: SuiteResult) -> str:
+    """``2 of 9 tests failed: test_a.py::test_x, test_b.py::test_y`` (at most two named)."""
+    bad = result.tests.failed + result.tests.errors
+    if not bad:
+        return result.outcome
+    names = [f.test for f in result.failures[:2]]
+    more = len(result.failures) - len(names)
+    listed = ", ".join(names) + (f" and {more} more" if more > 0 else "")
+    return f"{bad} of {result.tests.total} tests failed" + (f": {listed}" if listed else "")
 
 
 def _is_exhausted_failure(suite: SuiteSpec, attempts: tuple[AttemptObserved, ...]) -> bool:
