@@ -173,6 +173,9 @@ def _headline(name: str, status: TestRunStatus) -> Text:
         text.append(f"  cluster {status.cluster.name} ({status.cluster.state})", style="dim")
     if status.message:
         text.append(f"\n{status.message}")
+    cluster = status.cluster
+    if cluster is not None and cluster.state == "Provisioning" and cluster.message:
+        text.append(f"\n{cluster.message}", style="dim")
     return text
 
 

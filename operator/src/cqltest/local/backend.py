@@ -49,6 +49,8 @@ from cqltest.model import (
 )
 
 StatusCallback = Callable[[TestRunStatus], None]
+EventCallback = Callable[[str], None]
+"""Provisioning progress, e.g. ``node1: answering CQL``; shown while the cluster starts."""
 POLL_SECONDS = 0.2
 _CLUSTER_NAME_MAX = 40
 
@@ -77,7 +79,7 @@ class ClusterHandle(Protocol):
 
     name: str | None
 
-    def start(self, timeout: float) -> Connection: ...
+    def start(self, timeout: float, on_event: EventCallback) -> Connection: ...
 
     def teardown(self) -> None: ...
 
@@ -94,7 +96,7 @@ class ProvisionedCluster:
         self._lock = threading.Lock()
         self._cancelled = False
 
-    def start(self, timeout: float) -> Connection:
+    def start(self, timeout: float, on_event: EventCallback) -> Connection:
         from cqltest.local import ClusterSpec as LocalSpec
         from cqltest.local import DatacenterSpec, LocalCluster
 
@@ -115,8 +117,11 @@ class ProvisionedCluster:
                 version=self.spec.server_version,
                 heap=local_heap(self.spec.resources.heap if self.spec.resources else None),
             )
+            on_event(f"creating cluster {self.name} (fetching jars on first use)")
             self._cluster = LocalCluster.create(local, root=self.root)
-        info = self._cluster.start(timeout=timeout)
+        info = self._cluster.start(
+            timeout=timeout, on_event=lambda node, message: on_event(f"{node}: {message}")
+        )
         first_dc = self.spec.datacenters[0].name
         return Connection(
             contact_points=tuple(info.contact_points),
@@ -145,8 +150,9 @@ class AttachedCluster:
         self.name: str | None = None
         self.password = existing_password(existing)
 
-    def start(self, timeout: float) -> Connection:
+    def start(self, timeout: float, on_event: EventCallback) -> Connection:
         ex = self.existing
+        on_event(f"attaching to {', '.join(ex.contact_points)}")
         errors = []
         for host in ex.contact_points:
             try:
@@ -232,6 +238,7 @@ class LocalRun:
         *,
         options: RunOptions | None = None,
         on_status: StatusCallback | None = None,
+        handle: ClusterHandle | None = None,
     ) -> None:
         self.options = options or RunOptions()
         self.run = run
@@ -243,7 +250,7 @@ class LocalRun:
         self.on_status = on_status
         existing = self.spec.cluster.existing
         # Checked now, before anything starts, so a bad reference is bad input (exit 2).
-        self.handle: ClusterHandle = (
+        self.handle: ClusterHandle = handle or (
             AttachedCluster(self.spec.cluster, existing)
             if existing is not None
             else ProvisionedCluster(self.spec.cluster, run.name, self.options.cluster_root)
@@ -363,7 +370,7 @@ class LocalRun:
 
     def _provision_thread(self, timeout: float) -> None:
         try:
-            connection = self.handle.start(timeout)
+            connection = self.handle.start(timeout, self._cluster_event)
         except Exception as exc:  # any failure is the cluster's state, reported in the status
             with self._lock:
                 self._cluster = replace(
@@ -380,11 +387,18 @@ class LocalRun:
                 self._cluster = replace(
                     self._cluster,
                     state="Ready",
+                    message=None,
                     contact_points=connection.contact_points,
                     ready_at=datetime.now(UTC),
                     name=self.handle.name,
                     datacenters=dict.fromkeys(dcs, "Ready"),
                 )
+        self._wake.set()
+
+    def _cluster_event(self, message: str) -> None:
+        with self._lock:
+            if self._cluster.state == "Provisioning":
+                self._cluster = replace(self._cluster, message=message, name=self.handle.name)
         self._wake.set()
 
     def _start(self, action: StartSuite) -> None:
