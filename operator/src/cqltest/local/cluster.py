@@ -10,9 +10,11 @@ left off.
 from __future__ import annotations
 
 import builtins
+import os
 import secrets
 import shutil
 import signal
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -22,7 +24,7 @@ from typing import Any
 from cassandra.cluster import Cluster, Session
 
 from cqltest.errors import ClusterError, InputError
-from cqltest.local import certs, config, jars, nodes, probe, state
+from cqltest.local import cds, certs, config, jars, nodes, probe, state
 from cqltest.local.topology import (
     NATIVE_PORT,
     STORAGE_PORT,
@@ -298,7 +300,7 @@ class LocalCluster:
         if node.pid:
             nodes.kill(node.pid, self._marker(node.plan))
 
-    def stop(self) -> None:
+    def stop(self, timeout: float = 30.0) -> None:
         """Stop every node (data kept); nodes are signalled together and then awaited."""
         running = [node for node in self.state.nodes if self._running(node)]
         for node in running:
@@ -306,7 +308,7 @@ class LocalCluster:
             nodes.signal_node(node.pid, signal.SIGTERM)
         for node in running:
             assert node.pid is not None
-            if not nodes.wait_exit(node.pid, self._marker(node.plan), 30.0):
+            if not nodes.wait_exit(node.pid, self._marker(node.plan), timeout):
                 nodes.kill(node.pid, self._marker(node.plan))
 
     def destroy(self) -> None:
@@ -326,6 +328,7 @@ class LocalCluster:
     ) -> None:
         java = jars.find_java()
         lib = jars.ensure_jars(self.state.version)
+        archive = cds.existing_archive(self.state.version, java)
         for node in targets:
             plan = node.plan
             nodes.check_bindable(plan.address, NATIVE_PORT)
@@ -336,7 +339,15 @@ class LocalCluster:
         self.last_timings = {}
         for node in targets:
             files = self._files(node.plan)
-            command = config.java_command(java, node.plan, files, lib, self.state.spec.heap)
+            command = config.java_command(
+                java,
+                node.plan,
+                files,
+                lib,
+                self.state.spec.heap,
+                extra=self.state.spec.jvm_options,
+                cds_archive=archive,
+            )
             node.pid = nodes.spawn(command, files.node_dir, files.stdout_log)
             self.last_timings[node.plan.name] = NodeTimings(spawned=time.monotonic() - started)
             _emit(on_event, node.plan.name, f"JVM started (pid {node.pid}) on {node.plan.address}")
@@ -494,3 +505,34 @@ def _subnet_free(subnet: int, node_count: int) -> bool:
         ):
             return False
     return True
+
+
+def build_class_archive(version: str | None = None, timeout: float = 300.0) -> Path | None:
+    """Dump the class-data-sharing archive of ``version`` once (see :mod:`cqltest.local.cds`).
+
+    Starts a throwaway 1-node cluster with ``-XX:ArchiveClassesAtExit`` and stops it cleanly,
+    which makes the JVM write the archive; idempotent. Returns None if the JVM wrote nothing
+    (start-up still works without the archive).
+    """
+    version = jars.resolve_version(version)
+    java = jars.find_java()
+    existing = cds.existing_archive(version, java)
+    if existing is not None:
+        return existing
+    target = cds.archive_path(version, java)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(f"{target.stem}.{os.getpid()}.partial")
+    with tempfile.TemporaryDirectory(prefix="cqltest-cds-") as tmp:
+        spec = ClusterSpec(name="cds", jvm_options=[f"-XX:ArchiveClassesAtExit={partial}"])
+        archiving = LocalCluster.create(spec, root=tmp)
+        try:
+            archiving.start(timeout=timeout)
+            # SIGTERM: the JVM runs its exit path, which is where it writes the archive.
+            archiving.stop(timeout=120.0)
+        finally:
+            archiving.destroy()
+    if not partial.is_file() or partial.stat().st_size == 0:
+        partial.unlink(missing_ok=True)
+        return None
+    partial.replace(target)
+    return target

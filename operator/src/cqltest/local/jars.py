@@ -8,6 +8,7 @@ A marker file makes the fetch idempotent: a second call costs one ``stat``.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import shutil
@@ -161,14 +162,20 @@ def find_java() -> str:
     return java
 
 
-def java_major(java: str) -> int:
+@functools.lru_cache(maxsize=8)
+def java_version_text(java: str) -> str:
+    """The output of ``java -version`` (cached: it costs a JVM start)."""
     try:
         proc = subprocess.run(
             [java, "-version"], capture_output=True, text=True, check=False, timeout=60
         )
-    except OSError as exc:
+    except (OSError, subprocess.TimeoutExpired) as exc:
         raise SetupError(f"cannot run {java} -version: {exc}") from exc
-    return parse_java_major(proc.stderr + proc.stdout, java)
+    return proc.stderr + proc.stdout
+
+
+def java_major(java: str) -> int:
+    return parse_java_major(java_version_text(java), java)
 
 
 def parse_java_major(output: str, java: str = "java") -> int:

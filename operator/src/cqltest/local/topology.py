@@ -55,6 +55,8 @@ class ClusterSpec:
     internode_tls: bool = False
     version: str | None = None
     heap: str = "256M"
+    #: Extra JVM flags appended after cqltest's own (so they win), e.g. ["-XX:TieredStopAtLevel=1"].
+    jvm_options: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
