@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import importlib.util
+import os
 import signal
 import sys
 import tempfile
@@ -75,6 +77,13 @@ def run_suite(
 
     from cqlsuites import plugin
 
+    # Only the plugins a suite needs: auto-loading every installed pytest plugin costs seconds
+    # per suite (hypothesis alone imports for ~1 s) and lets unrelated plugins change behaviour.
+    os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
+    plugins = ["-p", "pytest_asyncio.plugin"]
+    if importlib.util.find_spec("pytest_timeout") is not None:
+        plugins += ["-p", "pytest_timeout"]
+
     with tempfile.TemporaryDirectory(prefix="cqlsuites-") as tmp:
         ini = Path(tmp) / "pytest.ini"
         ini.write_text(_INI, encoding="utf-8")
@@ -84,6 +93,7 @@ def run_suite(
             str(ini),
             "--rootdir",
             str(directory.resolve()),
+            *plugins,
             "-p",
             "cqlsuites.plugin",
             "--junitxml",
