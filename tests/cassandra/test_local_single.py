@@ -6,7 +6,6 @@ import uuid
 
 import pytest
 from cassandra.cluster import Cluster
-
 from cqltest.local import ClusterInfo
 
 pytestmark = [pytest.mark.cassandra, pytest.mark.timeout(300)]
@@ -14,7 +13,8 @@ pytestmark = [pytest.mark.cassandra, pytest.mark.timeout(300)]
 
 def test_single_node_crud(cluster_single: ClusterInfo) -> None:
     assert cluster_single.datacenters == {"dc1": cluster_single.contact_points}
-    assert cluster_single.username is None and cluster_single.ca_path is None
+    assert cluster_single.username is None
+    assert cluster_single.ca_path is None
     cluster = Cluster(cluster_single.contact_points, port=cluster_single.port)
     try:
         session = cluster.connect()
