@@ -26,7 +26,7 @@ control-plane:
 	bash scripts/install-control-plane.sh
 
 demo: venv jars
-	$(BIN)/python -m cqltest.demo
+	$(BIN)/cqltest run manifests/examples/smoke.yaml
 
 lint: venv
 	$(BIN)/ruff check operator testsuites tests benchmarks
