@@ -71,7 +71,6 @@ class ClusterInfo:
             "username": self.username,
             "password": self.password,
             "ca_path": self.ca_path,
-            "version": self.version,
         }
 
 
