@@ -237,8 +237,8 @@ class Progress:
                 continue
             self._seen[key] = phase
             if key == "":
-                self.console.print(f"[{self.name}] {phase}: {status.message}")
+                self.console.print(f"[{self.name}] {phase}: {status.message}", soft_wrap=True)
             else:
                 suite = next(s for s in status.suites if s.name == key)
                 detail = f" ({suite.reason})" if suite.reason else ""
-                self.console.print(f"[{self.name}] suite {key}: {phase}{detail}")
+                self.console.print(f"[{self.name}] suite {key}: {phase}{detail}", soft_wrap=True)
