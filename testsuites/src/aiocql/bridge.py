@@ -28,6 +28,7 @@ import asyncio
 import contextlib
 import logging
 from collections import deque
+from collections.abc import Callable
 from time import perf_counter
 from typing import TYPE_CHECKING, Any
 
@@ -36,7 +37,7 @@ from .listeners import RequestEvent, RequestKind, RequestListener, RequestOutcom
 from .stats import StatsRecorder
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from .session import CallOptions
 
 __all__ = ["SWEEP_INTERVAL", "LoopBridge", "Request", "query_text"]
 
@@ -82,11 +83,18 @@ class LoopBridge:
     def __init__(
         self,
         loop: asyncio.AbstractEventLoop,
+        execute_async: Callable[..., Any],
         stats: StatsRecorder,
         listeners: list[RequestListener],
         max_in_flight: int,
+        grace: float,
     ) -> None:
         self.loop = loop
+        self.grace = grace
+        self._execute_async = execute_async
+        self._create_future = loop.create_future
+        self._on_result = self.on_result  # bound once, not per request
+        self._on_error = self.on_error
         self.stats = stats
         self.listeners = listeners
         self.max_in_flight = max_in_flight
@@ -122,21 +130,29 @@ class LoopBridge:
     def start(
         self,
         kind: RequestKind,
-        call: Any,
-        timeout: float,
-        grace: float,
-        send: Callable[..., Any],
-        args: tuple[Any, ...],
+        query: Any,
+        parameters: Any,
+        options: CallOptions,
+        paging_state: bytes | None,
     ) -> Request:
-        """Register a request, send it with ``send(*args)`` (which returns the driver's
-        ResponseFuture) and attach the completion callbacks. The caller holds an in-flight
-        slot, which this method owns from now on."""
+        """Send one driver request and attach the completion callbacks. The caller holds an
+        in-flight slot, which this method owns from now on (it frees it if sending raises)."""
         now = perf_counter()
-        req = Request(self.loop.create_future(), kind, call, now, now + timeout + grace)
+        timeout = options.timeout
+        req = Request(self._create_future(), kind, query, now, now + timeout + self.grace)
         stats = self.stats
         stats.requests += 1
         try:
-            rf = send(*args)
+            rf = self._execute_async(
+                query,
+                parameters,
+                options.trace,
+                options.custom_payload,
+                timeout,
+                options.execution_profile,
+                paging_state,
+                options.host,
+            )
         except BaseException as exc:
             self.release_slot()
             stats.record_error(error_kind(exc))
@@ -145,8 +161,8 @@ class LoopBridge:
         self.pending[req] = None
         if self._sweeper is None:
             self._sweeper = self.loop.call_later(SWEEP_INTERVAL, self._sweep)
-        rf.add_callback(self.on_result, req)
-        rf.add_errback(self.on_error, req)
+        rf.add_callback(self._on_result, req)
+        rf.add_errback(self._on_error, req)
         return req
 
     def acquire_slot_nowait(self) -> bool:
@@ -201,22 +217,29 @@ class LoopBridge:
         queue = self._queue
         pending = self.pending
         stats = self.stats
-        record = stats.latency.record
         listeners = self.listeners
+        latencies: list[float] = []
+        record = latencies.append
+        completed = 0
         now = perf_counter()
         while queue:
             req, value, ok = queue.popleft()
-            if req not in pending:
+            try:
+                del pending[req]
+            except KeyError:
                 continue  # already settled by a timeout, a cancellation or close()
-            del pending[req]
-            self.release_slot()
+            if self._slot_waiters:
+                self.release_slot()
+            else:
+                self.in_flight -= 1
             latency = now - req.start
             record(latency)
             fut = req.fut
             if ok:
-                stats.completed += 1
+                completed += 1
                 rows = len(value) if value else 0
                 stats.rows += rows
+                stats.pages += 1
                 if not fut.done():
                     fut.set_result(value)
                 if listeners:
@@ -227,6 +250,9 @@ class LoopBridge:
                     fut.set_exception(value)
                 if listeners:
                     self._emit(req, "error", latency, 0, value)
+        if latencies:
+            stats.completed += completed
+            stats.latency.record_many(latencies)
 
     def _emit(
         self,

@@ -31,10 +31,11 @@ def _shutdown_quietly(session: Any) -> None:
 class AsyncCluster:
     """``async with AsyncCluster(["10.0.0.1"]) as cluster: session = await cluster.connect()``.
 
-    Defaults: token-aware DC-aware routing (``local_dc`` or the contact points' DC),
-    :class:`~aiocql.IdempotentRetryPolicy`, ``default_timeout`` seconds per request,
-    ``max_in_flight`` outstanding requests per session and event loop. Extra keyword arguments
-    go to ``cassandra.cluster.Cluster`` unchanged.
+    Defaults (unless ``execution_profiles`` is given): token-aware DC-aware routing
+    (``local_dc`` or the contact points' DC; or ``load_balancing_policy``),
+    :class:`~aiocql.IdempotentRetryPolicy` (or ``retry_policy``), ``default_timeout`` seconds
+    per request, ``max_in_flight`` outstanding requests per session and event loop. Extra
+    keyword arguments go to ``cassandra.cluster.Cluster`` unchanged.
     """
 
     def __init__(
@@ -46,7 +47,9 @@ class AsyncCluster:
         ssl_context: Any = None,
         protocol_version: int | None = None,
         local_dc: str | None = None,
+        load_balancing_policy: Any = None,
         retry_policy: Any = None,
+        consistency_level: int | None = None,
         execution_profiles: dict[Any, Any] | None = None,
         default_timeout: float = 10.0,
         connect_timeout: float = 30.0,
@@ -64,12 +67,22 @@ class AsyncCluster:
             raise ValueError("contact_points=[]: at least one address is required")
         if not default_timeout > 0:
             raise ValueError(f"default_timeout={default_timeout!r}: must be > 0 seconds")
+        if execution_profiles is not None and (
+            load_balancing_policy or retry_policy or local_dc or consistency_level is not None
+        ):
+            raise ValueError(
+                "execution_profiles: give either execution_profiles or local_dc/"
+                "load_balancing_policy/retry_policy/consistency_level, not both"
+            )
         if execution_profiles is None:
             profile = ExecutionProfile(
-                load_balancing_policy=TokenAwarePolicy(DCAwareRoundRobinPolicy(local_dc=local_dc)),
+                load_balancing_policy=load_balancing_policy
+                or TokenAwarePolicy(DCAwareRoundRobinPolicy(local_dc=local_dc)),
                 retry_policy=retry_policy or IdempotentRetryPolicy(),
                 request_timeout=default_timeout,
             )
+            if consistency_level is not None:
+                profile.consistency_level = consistency_level
             execution_profiles = {EXEC_PROFILE_DEFAULT: profile}
         kwargs: dict[str, Any] = dict(cluster_kwargs)
         if protocol_version is not None:

@@ -15,7 +15,7 @@ import asyncio
 import contextlib
 import logging
 import re
-from collections.abc import Iterable
+from collections.abc import Coroutine, Iterable
 from concurrent.futures import Executor
 from concurrent.futures import Future as ConcurrentFuture
 from dataclasses import dataclass
@@ -172,7 +172,14 @@ class AsyncSession:
                 self._old_bridges.remove(candidate)
                 self._bridge = candidate
                 return candidate
-        bridge = LoopBridge(loop, self._stats, self._listeners, self._max_in_flight)
+        bridge = LoopBridge(
+            loop,
+            self._session.execute_async,
+            self._stats,
+            self._listeners,
+            self._max_in_flight,
+            self._grace,
+        )
         self._bridge = bridge
         return bridge
 
@@ -199,30 +206,12 @@ class AsyncSession:
             if self._closed:
                 bridge.release_slot()
                 raise self._closed_error()
-        timeout = options.timeout
-        req = bridge.start(
-            kind,
-            query,
-            timeout,
-            self._grace,
-            self._session.execute_async,
-            (
-                query,
-                parameters,
-                options.trace,
-                options.custom_payload,
-                timeout,
-                options.execution_profile,
-                paging_state,
-                options.host,
-            ),
-        )
+        req = bridge.start(kind, query, parameters, options, paging_state)
         try:
             rows = await req.fut
         except asyncio.CancelledError:
             bridge.abandon(req)
             raise
-        self._stats.pages += 1
         return AsyncResult(self, rows, req.rf, query, parameters, options)
 
     def _options(
@@ -252,7 +241,7 @@ class AsyncSession:
 
     # ---- public request API ------------------------------------------------------------------
 
-    async def execute(
+    def execute(
         self,
         query: Any,
         parameters: Any = None,
@@ -266,8 +255,8 @@ class AsyncSession:
         host: Any = None,
         trace: bool = False,
         custom_payload: dict[str, bytes] | None = None,
-    ) -> AsyncResult:
-        """Run one request and return its first page (``AsyncResult``).
+    ) -> Coroutine[Any, Any, AsyncResult]:
+        """Run one request; awaiting the call returns its first page (``AsyncResult``).
 
         ``timeout`` (seconds, default the session's) bounds this request; driver exceptions
         are raised unchanged. ``fetch_size``, ``idempotent`` and ``consistency_level`` apply
@@ -289,7 +278,8 @@ class AsyncSession:
             )
         else:
             options = self._options(timeout, execution_profile, host, trace, custom_payload)
-        return await self._execute_page("execute", query, parameters, options, paging_state)
+        # a plain method handing back the coroutine saves one coroutine frame per request
+        return self._execute_page("execute", query, parameters, options, paging_state)
 
     async def execute_batch(
         self,

@@ -58,6 +58,25 @@ class LatencyHistogram:
         if seconds > self.max:
             self.max = seconds
 
+    def record_many(self, latencies: list[float]) -> None:
+        counts = self.counts
+        top = self.max
+        for seconds in latencies:
+            micros = int(seconds * 1e6)
+            if micros < _SUB:
+                counts[max(micros, 0)] += 1
+            else:
+                exp = micros.bit_length() - _SUB_BITS - 1
+                if exp >= _MAX_EXP:
+                    counts[_NBUCKETS - 1] += 1
+                else:
+                    counts[(exp + 1) * _SUB + ((micros >> exp) & (_SUB - 1))] += 1
+            if seconds > top:
+                top = seconds
+        self.max = top
+        self.count += len(latencies)
+        self.sum += sum(latencies)
+
     def snapshot(self) -> LatencySnapshot:
         return LatencySnapshot(tuple(self.counts), self.count, self.sum, self.max)
 

@@ -153,6 +153,7 @@ class StreamCore:
                     self.max_pages is not None and self.pages_fetched >= self.max_pages
                 )
                 self.buffer.append((rows, state))
+                self.consumer_waiting = False  # this page is the one it was waiting for
                 if last:
                     self.finished = True
                 if self.on_page is not None:
@@ -281,6 +282,8 @@ class AsyncRowStream:
         return self
 
     async def __anext__(self) -> Any:
+        if self._core.closed:
+            raise StreamClosedError("the stream is closed")
         for row in self._rows:
             return row
         while True:

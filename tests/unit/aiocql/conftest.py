@@ -1,0 +1,49 @@
+"""Fixtures for aiocql unit tests: an AsyncSession over a fake driver session."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import AsyncIterator, Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from fakes import FakeDriverSession, FakeResponseFuture  # noqa: E402
+
+from aiocql import AsyncSession  # noqa: E402
+
+
+@pytest.fixture
+def executor() -> Iterator[ThreadPoolExecutor]:
+    pool = ThreadPoolExecutor(max_workers=2)
+    yield pool
+    pool.shutdown(wait=True)
+
+
+@pytest.fixture
+def make_session(
+    executor: ThreadPoolExecutor,
+) -> Callable[..., tuple[AsyncSession, FakeDriverSession]]:
+    def make(
+        behaviour: Callable[[FakeResponseFuture], None] | None = None, **kwargs: Any
+    ) -> tuple[AsyncSession, FakeDriverSession]:
+        driver = FakeDriverSession(behaviour)
+        kwargs.setdefault("default_timeout", 5.0)
+        kwargs.setdefault("grace", 0.1)
+        return AsyncSession(driver, executor, **kwargs), driver
+
+    return make
+
+
+@pytest.fixture
+async def pending_session(
+    make_session: Callable[..., tuple[AsyncSession, FakeDriverSession]],
+) -> AsyncIterator[tuple[AsyncSession, FakeDriverSession]]:
+    """A session whose requests stay pending until the test completes them."""
+    session, driver = make_session()
+    yield session, driver
+    await session.close()
