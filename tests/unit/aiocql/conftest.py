@@ -12,9 +12,8 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from fakes import FakeDriverSession, FakeResponseFuture  # noqa: E402
-
-from aiocql import AsyncSession  # noqa: E402
+from aiocql import AsyncSession
+from fakes import FakeDriverSession, FakeResponseFuture
 
 
 @pytest.fixture

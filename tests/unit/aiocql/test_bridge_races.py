@@ -10,12 +10,18 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from aiocql import AsyncSession
 from cassandra.cluster import NoHostAvailable
 from fakes import FakeDriverSession, FakeResponseFuture
 
-from aiocql import AsyncSession
-
 Make = Callable[..., tuple[AsyncSession, FakeDriverSession]]
+
+
+async def wait_for_requests(driver: FakeDriverSession, n: int) -> None:
+    """Let the tasks under test reach the driver (bounded: fails instead of hanging)."""
+    async with asyncio.timeout(5):
+        while len(driver.futures) < n:  # noqa: ASYNC110 - polling a plain list, no event exists
+            await asyncio.sleep(0.001)
 
 
 def _no_callback_errors(caplog: pytest.LogCaptureFixture) -> None:
@@ -92,10 +98,12 @@ async def test_double_completion_settles_once(
         t.start()
     for t in threads:
         t.join()
-    try:
-        await asyncio.wait_for(task, 2)
-    except RuntimeError as exc:
-        assert str(exc) == "b"
+    outcome = (await asyncio.wait_for(asyncio.gather(task, return_exceptions=True), 2))[0]
+    assert (
+        outcome == RuntimeError("b")
+        or getattr(outcome, "rows", None) in (["a"], ["c"])
+        or (isinstance(outcome, RuntimeError) and str(outcome) == "b")
+    )
     await asyncio.sleep(0.05)
     stats = session.stats()
     assert stats.completed + stats.errors == 1
@@ -109,9 +117,7 @@ async def test_many_requests_completed_from_many_threads(
     session, driver = make_session(max_in_flight=10_000)
     n = 3000
     tasks = [asyncio.ensure_future(session.execute("SELECT 1", (i,))) for i in range(n)]
-    await asyncio.sleep(0)
-    while len(driver.futures) < n:
-        await asyncio.sleep(0.001)
+    await wait_for_requests(driver, n)
     futures = list(driver.futures)
     random.Random(7).shuffle(futures)
 
@@ -156,8 +162,10 @@ def test_completion_after_loop_closed_is_harmless(make_session: Make) -> None:
     session, driver = make_session()
     loop = asyncio.new_event_loop()
 
+    tasks: list[asyncio.Future[Any]] = []
+
     async def start() -> None:
-        asyncio.ensure_future(session.execute("SELECT 1"))
+        tasks.append(asyncio.ensure_future(session.execute("SELECT 1")))
         await asyncio.sleep(0.01)
 
     loop.run_until_complete(start())

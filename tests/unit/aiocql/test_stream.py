@@ -10,10 +10,8 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from cassandra.cluster import NoHostAvailable
-from fakes import FakeDriverSession, FakeResponseFuture
-
 from aiocql import (
+    AsyncRowStream,
     AsyncSession,
     PageInfo,
     RequestTimeout,
@@ -21,8 +19,25 @@ from aiocql import (
     SessionClosedError,
     StreamClosedError,
 )
+from cassandra.cluster import NoHostAvailable
+from fakes import FakeDriverSession, FakeResponseFuture
+from test_bridge_races import wait_for_requests
 
 Make = Callable[..., tuple[AsyncSession, FakeDriverSession]]
+
+
+async def consume(stream: AsyncRowStream, into: list[Any] | None = None) -> list[Any]:
+    """Iterate a stream to the end inside ``async with`` and return the rows."""
+    rows = [] if into is None else into
+    async with stream:
+        async for row in stream:
+            rows.append(row)
+    return rows
+
+
+async def consume_pages(stream: AsyncRowStream) -> list[list[Any]]:
+    async with stream:
+        return [page async for page in stream.pages()]
 
 
 def table(n: int, *, stall_from_page: int | None = None) -> Callable[[FakeResponseFuture], None]:
@@ -92,14 +107,10 @@ async def test_failure_of_first_page_raises_same_object(make_session: Make) -> N
     error = NoHostAvailable("Unable to complete the operation against any hosts", {})
     session, _ = make_session(lambda rf: rf.fail(error))
     with pytest.raises(NoHostAvailable) as info:
-        async with session.stream("SELECT x") as rows:
-            async for _ in rows:
-                pass
+        await consume(session.stream("SELECT x"))
     assert info.value is error
     with pytest.raises(NoHostAvailable) as info2:
-        async with session.stream("SELECT x") as rows:
-            async for _ in rows.pages():
-                pass
+        await consume_pages(session.stream("SELECT x"))
     assert info2.value is error
 
 
@@ -121,13 +132,11 @@ async def test_failure_from_thread_before_iteration(make_session: Make) -> None:
 async def test_stalled_second_page_times_out_by_page_timeout(make_session: Make) -> None:
     session, driver = make_session(table(100, stall_from_page=2), grace=0.1)
     loop = asyncio.get_running_loop()
-    async with session.stream("SELECT x", page_size=10, page_timeout=0.3) as rows:
-        got = []
-        start = loop.time()
-        with pytest.raises(RequestTimeout) as info:
-            async for row in rows:
-                got.append(row)
-        elapsed = loop.time() - start
+    got: list[Any] = []
+    start = loop.time()
+    with pytest.raises(RequestTimeout) as info:
+        await consume(session.stream("SELECT x", page_size=10, page_timeout=0.3), got)
+    elapsed = loop.time() - start
     assert got == list(range(10))
     assert isinstance(info.value, TimeoutError)
     assert 0.3 <= elapsed < 2.0
@@ -138,9 +147,7 @@ async def test_stalled_second_page_times_out_by_page_timeout(make_session: Make)
 async def test_total_timeout(make_session: Make) -> None:
     session, _ = make_session(table(100, stall_from_page=2))
     with pytest.raises(RequestTimeout):
-        async with session.stream("SELECT x", page_size=10, total_timeout=0.2) as rows:
-            async for _ in rows:
-                pass
+        await consume(session.stream("SELECT x", page_size=10, total_timeout=0.2))
     assert session.in_flight == 0
 
 
@@ -154,8 +161,7 @@ async def test_cancellation_mid_stream_clears_callbacks_and_stops(make_session: 
                 consumed.append(row)
 
     task = asyncio.ensure_future(consume())
-    while len(driver.futures) < 2:
-        await asyncio.sleep(0.001)
+    await wait_for_requests(driver, 2)
     await asyncio.sleep(0.01)
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
@@ -194,9 +200,12 @@ async def test_garbage_collected_stream_warns_and_stops(make_session: Make) -> N
         await rows.__aenter__()
         await rows.__anext__()
 
-    with pytest.warns(ResourceWarning, match="unclosed aiocql stream"):
-        await abandon()
+    async def abandon_and_collect() -> None:
+        await abandon()  # the stream object dies when this frame returns
         gc.collect()
+
+    with pytest.warns(ResourceWarning, match="unclosed aiocql stream"):
+        await abandon_and_collect()
     await asyncio.sleep(0.05)
     fetched = len(driver.futures)
     assert fetched <= 3
@@ -210,7 +219,7 @@ async def test_session_close_fails_open_stream(make_session: Make) -> None:
     async with session.stream("SELECT x", page_size=10) as rows:
         task = asyncio.ensure_future(rows.__anext__())
         assert await task == 0
-        waiter = asyncio.ensure_future(asyncio.gather(*[rows.__anext__() for _ in range(10)]))
+        waiter = asyncio.gather(*[rows.__anext__() for _ in range(10)])
         await asyncio.sleep(0.01)
         await session.close()
         with pytest.raises((SessionClosedError, StreamClosedError)):
