@@ -13,7 +13,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-_NOT_SET = object()
+NOT_SET = object()
 
 
 class FakeResponseFuture:
@@ -26,7 +26,7 @@ class FakeResponseFuture:
         self._callback_lock = threading.Lock()
         self._callbacks: list[tuple[Callable[..., Any], tuple[Any, ...]]] = []
         self._errbacks: list[tuple[Callable[..., Any], tuple[Any, ...]]] = []
-        self._final_result: Any = _NOT_SET
+        self._final_result: Any = NOT_SET
         self._final_exception: BaseException | None = None
         self._paging_state: bytes | None = None
         self._col_names: list[str] | None = None
@@ -40,7 +40,7 @@ class FakeResponseFuture:
     def add_callback(self, fn: Callable[..., Any], *args: Any) -> FakeResponseFuture:
         with self._callback_lock:
             self._callbacks.append((fn, args))
-            run_now = self._final_result is not _NOT_SET
+            run_now = self._final_result is not NOT_SET
         if run_now:
             fn(self._final_result, *args)
         return self
