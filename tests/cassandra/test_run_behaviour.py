@@ -11,7 +11,6 @@ import os
 import signal
 import socket
 import subprocess
-import sys
 import textwrap
 import time
 from pathlib import Path
@@ -21,9 +20,9 @@ import psutil
 import pytest
 import yaml
 from cqltest.local import ClusterInfo
+from test_run_examples import CQLTEST, run_cqltest
 
 REPO = Path(__file__).resolve().parents[2]
-CQLTEST = str(Path(sys.executable).parent / "cqltest")
 
 pytestmark = pytest.mark.cassandra
 
@@ -81,11 +80,8 @@ def _env(home: Path) -> dict[str, str]:
     return {**os.environ, "CQLTEST_HOME": str(home)}
 
 
-def _run(home: Path, *args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [CQLTEST, "run", *args], env=_env(home), capture_output=True, text=True,
-        timeout=timeout, check=False,
-    )  # fmt: skip
+def _run(home: Path, *args: str, timeout: float = 240) -> subprocess.CompletedProcess[str]:
+    return run_cqltest(home, *args, timeout=timeout)
 
 
 def _processes_mentioning(text: str) -> list[psutil.Process]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -26,11 +27,23 @@ pytestmark = pytest.mark.cassandra
 
 
 def run_cqltest(home: Path, *args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
+    """``cqltest run ARGS`` with ``CQLTEST_HOME=home``; past ``timeout`` it gets a Ctrl-C (so it
+    tears its cluster down) and the test fails, instead of orphaning Cassandra nodes."""
     env = {**os.environ, "CQLTEST_HOME": str(home)}
-    return subprocess.run(
-        [CQLTEST, "run", *args], env=env, capture_output=True, text=True, timeout=timeout,
-        check=False,
+    proc = subprocess.Popen(
+        [CQLTEST, "run", *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True,
     )  # fmt: skip
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=120)
+        pytest.fail(f"cqltest run took over {timeout}s; interrupted it:\n{err[-3000:]}")
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
 
 
 def _suites(status: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -43,7 +56,7 @@ def _no_cluster_left(home: Path) -> None:
     assert left == [], f"clusters left behind after teardown: {left}"
 
 
-@pytest.mark.timeout(300)
+@pytest.mark.timeout(420)
 def test_smoke_example(tmp_path: Path) -> None:
     out = tmp_path / "out"
     proc = run_cqltest(
@@ -52,6 +65,7 @@ def test_smoke_example(tmp_path: Path) -> None:
         "--junit", str(out / "junit.xml"),
         "--metrics", str(out / "metrics.prom"),
         "--status-file", str(out / "status.json"),
+        timeout=300,
     )  # fmt: skip
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "Succeeded" in proc.stdout
@@ -83,7 +97,9 @@ def test_smoke_example(tmp_path: Path) -> None:
 
 @pytest.mark.timeout(600)
 def test_dag_example(tmp_path: Path) -> None:
-    proc = run_cqltest(tmp_path / "home", str(EXAMPLES / "dag.yaml"), "--output", "json")
+    proc = run_cqltest(
+        tmp_path / "home", str(EXAMPLES / "dag.yaml"), "--output", "json", timeout=420
+    )
     assert proc.returncode == 1, proc.stderr
     status = json.loads(proc.stdout)  # stdout is exactly the status document
     assert status["phase"] == "Failed"
@@ -123,9 +139,13 @@ def test_dag_example(tmp_path: Path) -> None:
     _no_cluster_left(tmp_path / "home")
 
 
-@pytest.mark.timeout(600)
+@pytest.mark.timeout(480)
 def test_multi_dc_example_with_auth_and_tls(tmp_path: Path) -> None:
-    proc = run_cqltest(tmp_path / "home", str(EXAMPLES / "multi-dc.yaml"), "--output", "yaml")
+    # 3 nodes with TLS start in about a minute here; a cluster that cannot form (the example's
+    # readyTimeout is 10m) is cut short at 5 minutes so it cannot eat the CI budget.
+    proc = run_cqltest(
+        tmp_path / "home", str(EXAMPLES / "multi-dc.yaml"), "--output", "yaml", timeout=300
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     import yaml
 
