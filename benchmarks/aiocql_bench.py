@@ -39,14 +39,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+import aiocql
 import cassandra
 import psutil
 from cassandra.cluster import EXEC_PROFILE_DEFAULT, Cluster, ExecutionProfile
 from cassandra.concurrent import execute_concurrent_with_args
 from cassandra.policies import DCAwareRoundRobinPolicy, TokenAwarePolicy
 from cassandra.query import BatchStatement, BatchType, SimpleStatement
-
-import aiocql
 
 KEYSPACE = "aiocql_bench"
 VARIANTS = ("R0", "W", "R1", "Wg", "S")
@@ -175,6 +174,23 @@ async def run_wg(
 # ---------------------------------------------------------------------------- measurement
 
 
+def connect_raw(contact_point: str, port: int, local_dc: str, timeout: float) -> tuple[Any, Any]:
+    """A raw driver cluster and session with the benchmark keyspace in place."""
+    profile = ExecutionProfile(
+        load_balancing_policy=TokenAwarePolicy(DCAwareRoundRobinPolicy(local_dc=local_dc)),
+        request_timeout=timeout,
+    )
+    cluster = Cluster(
+        [contact_point], port=port, execution_profiles={EXEC_PROFILE_DEFAULT: profile}
+    )
+    raw = cluster.connect()
+    raw.execute(
+        f"CREATE KEYSPACE IF NOT EXISTS {KEYSPACE} WITH replication = "
+        "{'class': 'SimpleStrategy', 'replication_factor': 1}"
+    )
+    return cluster, raw
+
+
 def percentile(values: list[float], q: float) -> float:
     if not values:
         return float("nan")
@@ -223,18 +239,7 @@ async def ops_benchmark(
     concurrency: int,
     progress: Callable[[str], None],
 ) -> dict[str, Any]:
-    profile = ExecutionProfile(
-        load_balancing_policy=TokenAwarePolicy(DCAwareRoundRobinPolicy(local_dc=local_dc)),
-        request_timeout=30,
-    )
-    cluster = Cluster(
-        [contact_point], port=port, execution_profiles={EXEC_PROFILE_DEFAULT: profile}
-    )
-    raw = cluster.connect()
-    raw.execute(
-        f"CREATE KEYSPACE IF NOT EXISTS {KEYSPACE} WITH replication = "
-        "{'class': 'SimpleStrategy', 'replication_factor': 1}"
-    )
+    cluster, raw = connect_raw(contact_point, port, local_dc, 30)
     raw.execute(f"CREATE TABLE IF NOT EXISTS {KEYSPACE}.kv (k int PRIMARY KEY, v text)")
     # the wrapper shares the raw session: same connections, same node, same reactor thread
     acluster = aiocql.AsyncCluster.wrap(
@@ -392,18 +397,7 @@ async def stream_benchmark(
     rounds: int,
     progress: Callable[[str], None],
 ) -> dict[str, Any]:
-    profile = ExecutionProfile(
-        load_balancing_policy=TokenAwarePolicy(DCAwareRoundRobinPolicy(local_dc=local_dc)),
-        request_timeout=60,
-    )
-    cluster = Cluster(
-        [contact_point], port=port, execution_profiles={EXEC_PROFILE_DEFAULT: profile}
-    )
-    raw = cluster.connect()
-    raw.execute(
-        f"CREATE KEYSPACE IF NOT EXISTS {KEYSPACE} WITH replication = "
-        "{'class': 'SimpleStrategy', 'replication_factor': 1}"
-    )
+    cluster, raw = connect_raw(contact_point, port, local_dc, 60)
     raw.execute(
         f"CREATE TABLE IF NOT EXISTS {KEYSPACE}.wide (p int, c int, v text, PRIMARY KEY (p, c))"
     )
@@ -524,9 +518,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--contact-point", help="use this node instead of starting one")
     parser.add_argument("--port", type=int, default=9042)
     parser.add_argument("--local-dc", default="dc1")
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--ops", type=int, default=20_000, help="ops per variant/phase/round")
-    parser.add_argument("--sync-ops", type=int, default=2_000, help="ops per phase/round for S")
+    parser.add_argument("--rounds", type=int, default=10)
+    parser.add_argument("--ops", type=int, default=5_000, help="ops per variant/phase/round")
+    parser.add_argument("--sync-ops", type=int, default=300, help="ops per phase/round for S")
     parser.add_argument("--concurrency", type=int, default=128)
     parser.add_argument("--stream-rows", type=int, default=1_000_000)
     parser.add_argument("--page-size", type=int, default=5000)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 from cassandra.cluster import EXEC_PROFILE_DEFAULT, Cluster, ExecutionProfile
 from cassandra.policies import DCAwareRoundRobinPolicy, TokenAwarePolicy
@@ -21,7 +21,18 @@ from .ratelimit import RateLimiter
 from .retry import IdempotentRetryPolicy
 from .session import AsyncSession
 
-__all__ = ["AsyncCluster"]
+__all__ = ["AsyncCluster", "WrapperOptions"]
+
+
+class WrapperOptions(TypedDict, total=False):
+    """aiocql's own settings, shared by ``AsyncCluster(...)`` and ``AsyncCluster.wrap``."""
+
+    default_timeout: float
+    connect_timeout: float
+    grace: float
+    max_in_flight: int
+    rate_limiter: RateLimiter | None
+    executor_threads: int
 
 
 def _shutdown_quietly(session: Any) -> None:
@@ -97,26 +108,26 @@ class AsyncCluster:
         )
         self._init(
             cluster,
+            True,
             default_timeout=default_timeout,
             connect_timeout=connect_timeout,
             grace=grace,
             max_in_flight=max_in_flight,
             rate_limiter=rate_limiter,
             executor_threads=executor_threads,
-            owns_cluster=True,
         )
 
     def _init(
         self,
         cluster: Any,
-        *,
-        default_timeout: float,
-        connect_timeout: float,
-        grace: float,
-        max_in_flight: int,
-        rate_limiter: RateLimiter | None,
-        executor_threads: int,
         owns_cluster: bool,
+        *,
+        default_timeout: float = 10.0,
+        connect_timeout: float = 30.0,
+        grace: float = 0.5,
+        max_in_flight: int = 1024,
+        rate_limiter: RateLimiter | None = None,
+        executor_threads: int = 4,
     ) -> None:
         if not connect_timeout > 0:
             raise ValueError(f"connect_timeout={connect_timeout!r}: must be > 0 seconds")
@@ -135,29 +146,13 @@ class AsyncCluster:
 
     @classmethod
     def wrap(
-        cls,
-        cluster: Any,
-        *,
-        default_timeout: float = 10.0,
-        connect_timeout: float = 30.0,
-        grace: float = 0.5,
-        max_in_flight: int = 1024,
-        rate_limiter: RateLimiter | None = None,
-        executor_threads: int = 4,
-        shutdown_on_close: bool = True,
+        cls, cluster: Any, *, shutdown_on_close: bool = True, **options: Unpack[WrapperOptions]
     ) -> AsyncCluster:
-        """Adopt an existing ``cassandra.cluster.Cluster`` (connected or not)."""
+        """Adopt an existing ``cassandra.cluster.Cluster`` (connected or not). ``options`` are
+        the wrapper settings of the constructor (``default_timeout``, ``connect_timeout``,
+        ``grace``, ``max_in_flight``, ``rate_limiter``, ``executor_threads``)."""
         self = cls.__new__(cls)
-        self._init(
-            cluster,
-            default_timeout=default_timeout,
-            connect_timeout=connect_timeout,
-            grace=grace,
-            max_in_flight=max_in_flight,
-            rate_limiter=rate_limiter,
-            executor_threads=executor_threads,
-            owns_cluster=shutdown_on_close,
-        )
+        self._init(cluster, shutdown_on_close, **options)
         return self
 
     # ---- passthroughs ----------------------------------------------------------------------
