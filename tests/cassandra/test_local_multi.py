@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from collections.abc import Iterator
 
@@ -15,14 +16,22 @@ from cqltest.local import ClusterInfo, LocalCluster
 pytestmark = [pytest.mark.cassandra, pytest.mark.timeout(600)]
 
 
-def _session(info: ClusterInfo, hosts: list[str] | None = None, dc: str = "dc1") -> Cluster:
+@contextlib.contextmanager
+def connected(
+    info: ClusterInfo, hosts: list[str] | None = None, dc: str = "dc1"
+) -> Iterator[Session]:
+    """A session routed to ``hosts`` only, or DC-aware with ``dc`` as the local datacenter."""
     policy = WhiteListRoundRobinPolicy(hosts) if hosts else DCAwareRoundRobinPolicy(local_dc=dc)
     profile = ExecutionProfile(load_balancing_policy=policy, request_timeout=15)
-    return Cluster(
+    cluster = Cluster(
         hosts or info.contact_points,
         port=info.port,
         execution_profiles={EXEC_PROFILE_DEFAULT: profile},
     )
+    try:
+        yield cluster.connect()
+    finally:
+        cluster.shutdown()
 
 
 @pytest.fixture(scope="module")
@@ -30,9 +39,7 @@ def keyspace(cluster_multi: tuple[LocalCluster, ClusterInfo]) -> Iterator[str]:
     """A keyspace replicated to every node: dc1 RF 2, dc2 RF 1."""
     _, info = cluster_multi
     name = f"multi_{uuid.uuid4().hex[:8]}"
-    cluster = _session(info)
-    try:
-        session = cluster.connect()
+    with connected(info) as session:
         session.execute(
             f"CREATE KEYSPACE {name} WITH replication = "
             "{'class': 'NetworkTopologyStrategy', 'dc1': 2, 'dc2': 1}"
@@ -40,11 +47,10 @@ def keyspace(cluster_multi: tuple[LocalCluster, ClusterInfo]) -> Iterator[str]:
         session.execute(f"CREATE TABLE {name}.kv (k int PRIMARY KEY, v text)")
         yield name
         session.execute(f"DROP KEYSPACE {name}")
-    finally:
-        cluster.shutdown()
 
 
-def _write_read(session: Session, keyspace: str, cl: int, keys: range, tag: str) -> list[str]:
+def write_read(session: Session, keyspace: str, cl: int, keys: range, tag: str) -> list[str]:
+    """Write ``tag<k>`` for every key and read it straight back, both at ``cl``."""
     insert = session.prepare(f"INSERT INTO {keyspace}.kv (k, v) VALUES (?, ?)")
     insert.consistency_level = cl
     select = session.prepare(f"SELECT v FROM {keyspace}.kv WHERE k = ?")
@@ -56,25 +62,27 @@ def _write_read(session: Session, keyspace: str, cl: int, keys: range, tag: str)
     return values
 
 
+def read(session: Session, keyspace: str, key: int, cl: int) -> str:
+    query = SimpleStatement(f"SELECT v FROM {keyspace}.kv WHERE k = {key}", consistency_level=cl)
+    value: str = session.execute(query).one().v
+    return value
+
+
 def test_topology_is_reported(cluster_multi: tuple[LocalCluster, ClusterInfo]) -> None:
     local, info = cluster_multi
     assert list(info.datacenters) == ["dc1", "dc2"]
     assert len(info.datacenters["dc1"]) == 2
     assert len(info.datacenters["dc2"]) == 1
     assert set(local.status().values()) == {"UP"}
-    cluster = _session(info, hosts=[info.datacenters["dc2"][0]])
-    try:
-        session = cluster.connect()
+    with connected(info, hosts=[info.datacenters["dc2"][0]]) as session:
         local_row = session.execute("SELECT data_center, rack FROM system.local").one()
         assert (local_row.data_center, local_row.rack) == ("dc2", "rack1")
         peers = {
             str(r.peer): (r.data_center, r.rack)
             for r in session.execute("SELECT peer, data_center, rack FROM system.peers_v2")
         }
-        dc1 = info.datacenters["dc1"]
-        assert peers == {dc1[0]: ("dc1", "r1"), dc1[1]: ("dc1", "r2")}
-    finally:
-        cluster.shutdown()
+    dc1 = info.datacenters["dc1"]
+    assert peers == {dc1[0]: ("dc1", "r1"), dc1[1]: ("dc1", "r2")}
 
 
 def test_local_quorum_reads_after_writes_in_each_dc(
@@ -82,25 +90,14 @@ def test_local_quorum_reads_after_writes_in_each_dc(
 ) -> None:
     _, info = cluster_multi
     for dc in ("dc1", "dc2"):
-        cluster = _session(info, dc=dc)
-        try:
-            session = cluster.connect()
-            got = _write_read(session, keyspace, ConsistencyLevel.LOCAL_QUORUM, range(20), dc)
-            assert got == [f"{dc}{k}" for k in range(20)]
-        finally:
-            cluster.shutdown()
-    # What dc2 wrote at LOCAL_QUORUM reached dc1 too: read it there at LOCAL_QUORUM.
-    cluster = _session(info, dc="dc1")
-    try:
-        session = cluster.connect()
-        query = SimpleStatement(
-            f"SELECT v FROM {keyspace}.kv WHERE k = 7",
-            consistency_level=ConsistencyLevel.LOCAL_QUORUM,
-        )
-        # Written by dc2 last, replicated to dc1 asynchronously but promptly.
-        assert session.execute(query).one().v in ("dc1" + "7", "dc2" + "7")
-    finally:
-        cluster.shutdown()
+        with connected(info, dc=dc) as session:
+            got = write_read(session, keyspace, ConsistencyLevel.LOCAL_QUORUM, range(20), dc)
+        assert got == [f"{dc}{k}" for k in range(20)]
+    # A write acknowledged by a quorum in *each* DC is read back at LOCAL_QUORUM in the other.
+    with connected(info, dc="dc2") as session:
+        write_read(session, keyspace, ConsistencyLevel.EACH_QUORUM, range(7, 8), "each")
+    with connected(info, dc="dc1") as session:
+        assert read(session, keyspace, 7, ConsistencyLevel.LOCAL_QUORUM) == "each7"
 
 
 def test_kill_one_node_then_restart(
@@ -114,34 +111,20 @@ def test_kill_one_node_then_restart(
     try:
         assert local.status()[victim] == "DOWN"
         for host, tag in ((survivor, "s"), (info.datacenters["dc2"][0], "d")):
-            cluster = _session(info, hosts=[host])
-            try:
-                session = cluster.connect()
-                got = _write_read(session, keyspace, ConsistencyLevel.LOCAL_ONE, range(5), tag)
-                assert got == [f"{tag}{k}" for k in range(5)]
-            finally:
-                cluster.shutdown()
-        cluster = _session(info, hosts=[survivor])
-        try:
-            session = cluster.connect()
-            query = SimpleStatement(
-                f"SELECT v FROM {keyspace}.kv WHERE k = 1",
-                consistency_level=ConsistencyLevel.LOCAL_QUORUM,
-            )
-            with pytest.raises((Unavailable, ReadTimeout)):
-                session.execute(query)
-        finally:
-            cluster.shutdown()
+            with connected(info, hosts=[host]) as session:
+                got = write_read(session, keyspace, ConsistencyLevel.LOCAL_ONE, range(5), tag)
+            assert got == [f"{tag}{k}" for k in range(5)]
+        with (
+            connected(info, hosts=[survivor]) as session,
+            pytest.raises((Unavailable, ReadTimeout)),
+        ):
+            read(session, keyspace, 1, ConsistencyLevel.LOCAL_QUORUM)
     finally:
         local.start_node(victim, timeout=180)
     assert set(local.status().values()) == {"UP"}
-    cluster = _session(info, hosts=[victim])
-    try:
-        session = cluster.connect()
-        got = _write_read(session, keyspace, ConsistencyLevel.LOCAL_QUORUM, range(5), "r")
-        assert got == [f"r{k}" for k in range(5)]
-    finally:
-        cluster.shutdown()
+    with connected(info, hosts=[victim]) as session:
+        got = write_read(session, keyspace, ConsistencyLevel.LOCAL_QUORUM, range(5), "r")
+    assert got == [f"r{k}" for k in range(5)]
 
 
 def test_two_clusters_side_by_side(
@@ -153,12 +136,8 @@ def test_two_clusters_side_by_side(
     assert subnets.isdisjoint({a.rsplit(".", 1)[0] for a in multi.contact_points})
     names = set()
     for info in (cluster_single, multi):
-        cluster = _session(info, hosts=[info.contact_points[0]])
-        try:
-            session = cluster.connect()
+        with connected(info, hosts=[info.contact_points[0]]) as session:
             names.add(session.execute("SELECT cluster_name FROM system.local").one().cluster_name)
             peers = {str(r.peer) for r in session.execute("SELECT peer FROM system.peers_v2")}
-            assert peers == set(info.contact_points) - {info.contact_points[0]}
-        finally:
-            cluster.shutdown()
+        assert peers == set(info.contact_points) - {info.contact_points[0]}
     assert names == {"single", "multi"}

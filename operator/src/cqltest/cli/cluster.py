@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from typing import Any
 
 import click
@@ -184,22 +185,26 @@ def list_clusters(output: str) -> None:
     _out.print(table)
 
 
-@cluster.command()
-@click.argument("node")
-@_NAME
-def stop(node: str, name: str) -> None:
-    """Stop NODE (an address or a name like node2) cleanly."""
-    LocalCluster.load(name).stop_node(node)
-    _err.print(f"{node} stopped")
+def _node_command(
+    verb: str, done: str, doc: str, action: Callable[[LocalCluster, str], None]
+) -> None:
+    """Register ``cqltest cluster VERB NODE [--name NAME]`` (stop and kill differ only here)."""
+
+    @cluster.command(name=verb, help=doc)
+    @click.argument("node")
+    @_NAME
+    def command(node: str, name: str) -> None:
+        action(LocalCluster.load(name), node)
+        _err.print(f"{node} {done}")
 
 
-@cluster.command()
-@click.argument("node")
-@_NAME
-def kill(node: str, name: str) -> None:
-    """Kill NODE with SIGKILL, like a crash."""
-    LocalCluster.load(name).kill_node(node)
-    _err.print(f"{node} killed")
+_node_command(
+    "stop",
+    "stopped",
+    "Stop NODE (an address or a name like node2) cleanly.",
+    LocalCluster.stop_node,
+)
+_node_command("kill", "killed", "Kill NODE with SIGKILL, like a crash.", LocalCluster.kill_node)
 
 
 @cluster.command()
