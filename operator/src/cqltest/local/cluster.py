@@ -135,7 +135,12 @@ class LocalCluster:
         subnet: int | None = None
         try:
             node_count = sum(dc.nodes for dc in spec.datacenters)
-            subnet = state.claim_subnet(directory, lambda x: _subnet_free(x, node_count))
+            # Stopped clusters under this root keep their subnet even if /tmp (and with it the
+            # claim) was wiped, so they can be started again without colliding.
+            kept = {other.state.subnet for other in cls.list(base) if other.name != spec.name}
+            subnet = state.claim_subnet(
+                directory, lambda x: x not in kept and _subnet_free(x, node_count)
+            )
             plans = plan_nodes(spec, subnet)
             cluster_state = state.ClusterState(
                 spec=spec,

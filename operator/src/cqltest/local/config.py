@@ -154,6 +154,8 @@ def java_command(
         f"-Dlogback.configurationFile={files.logback.as_uri()}",
         # Native libraries (lz4, snappy, JNA) unpack here, not into /tmp, so destroy removes them.
         f"-Djava.io.tmpdir={files.tmp_dir}",
+        # The distribution's conf/triggers; an empty one saves a warning every minute.
+        f"-Dcassandra.triggers_dir={files.tmp_dir}",
         *(extra or []),
         "-cp",
         f"{lib_dir}/*",

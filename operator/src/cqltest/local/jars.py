@@ -4,6 +4,13 @@ Cassandra is not packaged for pip, and the project may download only from the pa
 so the server comes from Maven Central as ``org.apache.cassandra:cassandra-all`` plus its runtime
 dependencies, resolved by ``mvn`` into ``${XDG_CACHE_HOME:-~/.cache}/cqltest/cassandra/<version>``.
 A marker file makes the fetch idempotent: a second call costs one ``stat``.
+
+What the runtime scope leaves out, checked against cassandra-parent's pom: the ``provided``
+AmazonCorrettoCryptoProvider (unused: with no ``crypto_provider`` in our cassandra.yaml the
+JRE's provider is used), and compile/test-only antlr, byteman and compile-command-annotations.
+The distribution's sigar native library (lib/sigar-bin) is not on Maven Central; without it
+Cassandra only logs that SIGAR is unavailable. jamm is on the classpath and needs no
+``-javaagent`` on 5.0 (see resources/jvm17-server.options).
 """
 
 from __future__ import annotations
