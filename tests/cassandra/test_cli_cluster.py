@@ -115,6 +115,13 @@ def test_up_status_kill_start_down(home: Path) -> None:
         listed = json.loads(cli(home, "list", "--output", "json").stdout)
         assert [(c["name"], c["up"]) for c in listed] == [("e2e", 1)]
 
+        # `up` again is idempotent for the same shape, and refuses a different one.
+        again = cli(home, "up", "--name", "e2e", "--output", "json")
+        assert again.returncode == 0, again.stderr
+        assert json.loads(again.stdout) == info
+        other = cli(home, "up", "--name", "e2e", "--dcs", "dc1:2")
+        assert_input_error(other, "'e2e' already exists", "--dcs dc1:1")
+
         assert cli(home, "kill", address, "--name", "e2e").returncode == 0
         status = json.loads(cli(home, "status", "--name", "e2e", "--output", "json").stdout)
         assert [n["status"] for n in status["nodes"]] == ["DOWN"]

@@ -17,6 +17,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
+from cqltest.errors import InputError
 from cqltest.local import ClusterInfo, ClusterSpec, LocalCluster, ensure_jars, parse_dcs
 from cqltest.local.cluster import build_class_archive
 from cqltest.local.jars import DEFAULT_VERSION, find_java, resolve_version
@@ -94,6 +95,7 @@ def up(
     """Create and start a cluster, wait until every node sees every peer UP, print how to reach it.
 
     If the start fails, the cluster is removed again and the error shows the node's log tail.
+    An existing cluster of the same name and shape is started again instead (its data kept).
     """
     spec = ClusterSpec(
         name=name,
@@ -104,16 +106,36 @@ def up(
         version=version,
         heap=heap,
     )
-    with _err.status("fetching Cassandra jars and writing configuration"):
-        local = LocalCluster.create(spec)
+    resumed = LocalCluster.exists(name)
+    if resumed:
+        local = LocalCluster.load(name)
+        if local.state.spec != spec:
+            raise InputError(
+                f"cluster {name!r} already exists with another shape or settings "
+                f"({_describe(local.state.spec)}); remove it first with "
+                f"'cqltest cluster down --name {name}'"
+            )
+    else:
+        with _err.status("fetching Cassandra jars and writing configuration"):
+            local = LocalCluster.create(spec)
     nodes = sum(dc.nodes for dc in spec.datacenters)
-    _err.print(f"starting {nodes} node(s) of cluster [bold]{name}[/bold] in {local.directory}")
+    verb = "resuming" if resumed else "starting"
+    _err.print(f"{verb} {nodes} node(s) of cluster [bold]{name}[/bold] in {local.directory}")
     try:
         info = local.start(timeout=timeout, on_event=_progress())
     except BaseException:
-        local.destroy()
+        if resumed:
+            local.stop()
+        else:
+            local.destroy()
         raise
     _print_info(info, output)
+
+
+def _describe(spec: ClusterSpec) -> str:
+    dcs = ",".join(f"{dc.name}:{dc.nodes}" for dc in spec.datacenters)
+    flags = [name for name, on in (("auth", spec.authentication), ("tls", spec.client_tls)) if on]
+    return " ".join([f"--dcs {dcs}", *(f"--{flag}" for flag in flags)])
 
 
 @cluster.command()

@@ -172,10 +172,18 @@ class LocalCluster:
         base = Path(root) if root is not None else state.default_root()
         if not base.is_dir():
             return []
-        return [
-            cls(path.parent, state.load(path.parent))
-            for path in sorted(base.glob(f"*/{state.STATE_FILE}"))
-        ]
+        clusters = []
+        for path in sorted(base.glob(f"*/{state.STATE_FILE}")):
+            try:
+                clusters.append(cls(path.parent, state.load(path.parent)))
+            except (ValueError, KeyError, TypeError):
+                continue  # not a state file this version of cqltest wrote; leave it alone
+        return clusters
+
+    @classmethod
+    def exists(cls, name: str, root: Path | str | None = None) -> bool:
+        base = Path(root) if root is not None else state.default_root()
+        return (base / name / state.STATE_FILE).is_file()
 
     def _write_node_files(self) -> None:
         spec = self.state.spec
