@@ -191,3 +191,25 @@ def test_pod_mode_summary_and_stdout_report(tmp_path: Path) -> None:
     assert full is not None
     assert len(full["failures"]) == 60
     assert full["junitXml"].count("<testcase") == 60
+
+
+def test_plugin_works_under_plain_pytest(tmp_path: Path) -> None:
+    """``pytest -p cqlsuites.plugin`` (no entrypoint) still writes a full result with JUnit."""
+    suite_dir = tmp_path / "plain"
+    suite_dir.mkdir()
+    (suite_dir / "test_plain.py").write_text("def test_ok():\n    pass\n")
+    result_path = tmp_path / "plain.json"
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("CQLTEST_")},
+        "CQLTEST_SUITE": "plain",
+        "CQLTEST_RESULT_PATH": str(result_path),
+    }
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "cqlsuites.plugin", "-p", "no:cacheprovider",
+         "--rootdir", str(suite_dir), str(suite_dir)],
+        env=env, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    doc = _load(result_path)
+    assert doc["outcome"] == "passed"
+    assert 'name="test_ok"' in doc["junitXml"]

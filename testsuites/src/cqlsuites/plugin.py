@@ -48,11 +48,11 @@ def termination_log_default() -> Path:
 
 
 # pytest exit statuses that mean the suite never ran properly, whatever the counts say.
-_BROKEN_EXIT = {
-    pytest.ExitCode.INTERRUPTED: "the test session was interrupted",
-    pytest.ExitCode.INTERNAL_ERROR: "pytest hit an internal error",
-    pytest.ExitCode.USAGE_ERROR: "pytest was called with invalid arguments (check markers/path)",
-    pytest.ExitCode.NO_TESTS_COLLECTED: "no tests were collected (check the path and markers)",
+_BROKEN_EXIT: dict[int, str] = {
+    pytest.ExitCode.INTERRUPTED.value: "the test session was interrupted",
+    pytest.ExitCode.INTERNAL_ERROR.value: "pytest hit an internal error",
+    pytest.ExitCode.USAGE_ERROR.value: "pytest was called with invalid arguments (markers, path)",
+    pytest.ExitCode.NO_TESTS_COLLECTED.value: "no tests were collected (check path and markers)",
 }
 
 
@@ -73,11 +73,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 @pytest.hookimpl(tryfirst=True)
 def pytest_configure(config: pytest.Config) -> None:
     # The JUnit XML is part of the result, so make pytest write it even if nobody asked.
-    if not config.option.xmlpath:
+    owns_junit = not config.option.xmlpath
+    if owns_junit:
         fd, path = tempfile.mkstemp(prefix="cqlsuites-", suffix=".xml")
         os.close(fd)
         config.option.xmlpath = path
-        config.stash[_OWN_XML] = path
     pod = bool(config.getoption("cqltest_pod"))
     termination_log = Path(config.getoption("cqltest_termination_log"))
     try:
@@ -90,26 +90,25 @@ def pytest_configure(config: pytest.Config) -> None:
         pod=pod or env.result_path is None,
         termination_log=termination_log,
         junit_path=Path(config.option.xmlpath),
+        owns_junit=owns_junit,
     )
     config.pluginmanager.register(reporter, REPORTER_NAME)
-
-
-_OWN_XML = pytest.StashKey[str]()
-
-
-def pytest_unconfigure(config: pytest.Config) -> None:
-    own = config.stash.get(_OWN_XML, None)
-    if own is not None:
-        Path(own).unlink(missing_ok=True)
 
 
 class SuiteReporter:
     """Counts test outcomes and operations during a session, then emits the SuiteResult."""
 
     def __init__(
-        self, env: SuiteEnv, *, pod: bool, termination_log: Path, junit_path: Path
+        self,
+        env: SuiteEnv,
+        *,
+        pod: bool,
+        termination_log: Path,
+        junit_path: Path,
+        owns_junit: bool = False,
     ) -> None:
         self.env = env
+        self.owns_junit = owns_junit
         self.pod = pod
         self.termination_log = termination_log
         self.junit_path = junit_path
@@ -171,11 +170,7 @@ class SuiteReporter:
         counts = self.counts()
         outcome = self.outcome(counts)
         failures = list(self.failures)
-        broken = (
-            _BROKEN_EXIT.get(pytest.ExitCode(self.exitstatus))
-            if self.exitstatus in _BROKEN_EXIT
-            else None
-        )
+        broken = _BROKEN_EXIT.get(self.exitstatus)
         if broken is not None:
             failures.append({"test": "<session>", "message": broken})
         return report.suite_result(
@@ -194,6 +189,8 @@ class SuiteReporter:
     def pytest_unconfigure(self) -> None:
         global _last_outcome
         self.result = self.build_result()
+        if self.owns_junit:
+            self.junit_path.unlink(missing_ok=True)
         _last_outcome = self.result["outcome"]
         emit(self.result, self.env, pod=self.pod, termination_log=self.termination_log)
 
