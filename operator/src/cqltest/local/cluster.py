@@ -273,9 +273,9 @@ class LocalCluster:
         tail.
         """
         targets = [node for node in self.state.nodes if not self._running(node)]
-        self._launch(targets, on_event)
+        started = self._launch(targets, on_event)
         try:
-            self._wait_ready(self.state.nodes, timeout, on_event)
+            self._wait_ready(self.state.nodes, started, timeout, on_event)
             if self.state.spec.authentication and self.state.username is None:
                 self._setup_superuser()
         except BaseException:
@@ -290,11 +290,10 @@ class LocalCluster:
     ) -> None:
         """Start one stopped node and wait until it and every running peer see each other UP."""
         node = self._node(address)
-        if not self._running(node):
-            self._launch([node], on_event)
+        started = self._launch([] if self._running(node) else [node], on_event)
         running = [n for n in self.state.nodes if n is node or self._running(n)]
         try:
-            self._wait_ready(running, timeout, on_event)
+            self._wait_ready(running, started, timeout, on_event)
         except BaseException:
             if node.pid:
                 nodes.kill(node.pid, self._marker(node.plan))
@@ -337,7 +336,8 @@ class LocalCluster:
 
     def _launch(
         self, targets: builtins.list[state.NodeState], on_event: ProgressCallback | None
-    ) -> None:
+    ) -> float:
+        """Spawn ``targets`` (after checking their ports); return the monotonic start time."""
         java = jars.find_java()
         lib = jars.ensure_jars(self.state.version)
         archive = cds.existing_archive(self.state.version, java)
@@ -347,7 +347,6 @@ class LocalCluster:
             nodes.check_bindable(plan.address, STORAGE_PORT)
             nodes.check_bindable("127.0.0.1", plan.jmx_port)
         started = time.monotonic()
-        self._start_clock = started
         self.last_timings = {}
         for node in targets:
             files = self._files(node.plan)
@@ -364,6 +363,7 @@ class LocalCluster:
             self.last_timings[node.plan.name] = NodeTimings(spawned=time.monotonic() - started)
             _emit(on_event, node.plan.name, f"JVM started (pid {node.pid}) on {node.plan.address}")
         state.save(self.directory, self.state)
+        return started
 
     def _credentials(self) -> probe.Credentials | None:
         if not self.state.spec.authentication:
@@ -375,10 +375,10 @@ class LocalCluster:
     def _wait_ready(
         self,
         members: builtins.list[state.NodeState],
+        started: float,
         timeout: float,
         on_event: ProgressCallback | None,
     ) -> None:
-        started = getattr(self, "_start_clock", time.monotonic())
         deadline = time.monotonic() + timeout
         ca_path = self.state.ca_path if self.state.spec.client_tls else None
         addresses = {node.plan.address for node in members}
