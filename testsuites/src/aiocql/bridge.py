@@ -142,6 +142,8 @@ class LoopBridge:
         req = Request(self._create_future(), kind, query, now, now + timeout + self.grace)
         stats = self.stats
         stats.requests += 1
+        if self.in_flight > stats.high_water:
+            stats.high_water = self.in_flight
         try:
             rf = self._execute_async(
                 query,
@@ -216,11 +218,10 @@ class LoopBridge:
         self._wakeup_scheduled = False  # before popping: see the module docstring
         queue = self._queue
         pending = self.pending
-        stats = self.stats
         listeners = self.listeners
         latencies: list[float] = []
         record = latencies.append
-        completed = 0
+        completed = rows_total = 0
         now = perf_counter()
         while queue:
             req, value, ok = queue.popleft()
@@ -238,20 +239,22 @@ class LoopBridge:
             if ok:
                 completed += 1
                 rows = len(value) if value else 0
-                stats.rows += rows
-                stats.pages += 1
+                rows_total += rows
                 if not fut.done():
                     fut.set_result(value)
                 if listeners:
                     self._emit(req, "ok", latency, rows, None)
             else:
-                stats.record_error(error_kind(value))
+                self.stats.record_error(error_kind(value))
                 if not fut.done():
                     fut.set_exception(value)
                 if listeners:
                     self._emit(req, "error", latency, 0, value)
         if latencies:
+            stats = self.stats
             stats.completed += completed
+            stats.pages += completed
+            stats.rows += rows_total
             stats.latency.record_many(latencies)
 
     def _emit(

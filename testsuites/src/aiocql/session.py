@@ -201,7 +201,9 @@ class AsyncSession:
             raise self._closed_error()
         if self._limiter is not None:
             await self._limiter.acquire()
-        if not bridge.acquire_slot_nowait():
+        if bridge.in_flight < bridge.max_in_flight:
+            bridge.in_flight += 1  # the common case, inlined: a free in-flight slot
+        else:
             await bridge.acquire_slot(options.timeout)
             if self._closed:
                 bridge.release_slot()
