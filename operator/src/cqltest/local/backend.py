@@ -312,6 +312,7 @@ class LocalRun:
             observed = self._observe()
             now = datetime.now(UTC)
             actions = decide(self.spec, observed, now)
+            self._signal_cancels([a for a in actions if isinstance(a, CancelSuite)])
             for action in actions:
                 if isinstance(action, ProvisionCluster):
                     self._provision()
@@ -426,6 +427,13 @@ class LocalRun:
         )
         with self._lock:
             self._processes[key] = process
+
+    def _signal_cancels(self, cancels: list[CancelSuite]) -> None:
+        """SIGTERM every attempt to cancel at once, so their grace periods overlap."""
+        for action in cancels:
+            process = self._processes.get((action.name, action.attempt))
+            if process is not None and not process.exited():
+                process.terminate()
 
     def _cancel(self, action: CancelSuite) -> None:
         key = (action.name, action.attempt)

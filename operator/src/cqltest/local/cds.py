@@ -5,9 +5,9 @@ dump the classes a run loaded into an archive (``-XX:ArchiveClassesAtExit``) tha
 instead (``-XX:SharedArchiveFile``); measured on the 2-core machine, a node then starts with
 about a third less CPU, which is what matters when several nodes start at once on two cores.
 
-An archive is only valid for the exact JDK and classpath it was dumped with, so it is cached
-per Cassandra version and keyed by the JDK. If it does not match (the JDK was upgraded), the
-JVM ignores it and starts normally; it is an optimisation, never a requirement.
+An archive is only valid for the exact JDK and jars it was dumped with, so it is cached per
+Cassandra version and keyed by the JDK and the time the jars were fetched. If it does not match
+anyway, the JVM ignores it and starts normally: it is an optimisation, never a requirement.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import hashlib
 import os
 from pathlib import Path
 
-from cqltest.local.jars import cache_root, java_version_text
+from cqltest.local.jars import cache_root, fetched_at, java_version_text
 
 
 def _java_key(java: str) -> str:
@@ -25,7 +25,9 @@ def _java_key(java: str) -> str:
 
 
 def archive_path(version: str, java: str) -> Path:
-    return cache_root() / "cassandra" / version / "cds" / f"{_java_key(java)}.jsa"
+    # The JVM also checks the jars' modification times, so a re-fetched lib dir gets a new key.
+    fetched = fetched_at(version)
+    return cache_root() / "cassandra" / version / "cds" / f"{_java_key(java)}-{fetched}.jsa"
 
 
 def existing_archive(version: str, java: str) -> Path | None:

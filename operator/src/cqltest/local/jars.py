@@ -74,6 +74,14 @@ def is_installed(version: str) -> bool:
     return (lib_dir(version) / _MARKER).is_file()
 
 
+def fetched_at(version: str) -> int:
+    """When the jars of ``version`` were fetched (seconds since the epoch; 0 if they are not)."""
+    try:
+        return int((lib_dir(version) / _MARKER).stat().st_mtime)
+    except OSError:
+        return 0
+
+
 def ensure_jars(version: str | None = None) -> Path:
     """Return the lib directory of ``version``, fetching it with Maven the first time."""
     version = resolve_version(version)

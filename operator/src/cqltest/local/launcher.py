@@ -178,6 +178,10 @@ class SuiteProcess:
         if self.finished_at is None:
             self.finished_at = datetime.now(UTC)
 
+    def terminate(self) -> None:
+        """Ask the attempt to stop (SIGTERM to its group); :meth:`stop` finishes the job."""
+        self._signal_group(signal.SIGTERM)
+
     def _signal_group(self, sig: signal.Signals) -> None:
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(self.process.pid, sig)
