@@ -83,6 +83,18 @@ def test_no_java_exits_2(home: Path, tmp_path: Path, java_home: str) -> None:
     assert_nothing_created(home)
 
 
+def test_no_maven_exits_2(home: Path, tmp_path: Path) -> None:
+    """Jars not cached yet and no Maven to fetch them: say so, create nothing."""
+    java = shutil.which("java")
+    assert java is not None
+    only_java = tmp_path / "bin"
+    only_java.mkdir()
+    (only_java / "java").symlink_to(java)
+    env = {"PATH": str(only_java), "JAVA_HOME": "", "XDG_CACHE_HOME": str(tmp_path / "cache")}
+    assert_input_error(cli(home, "up", env=env), "Maven ('mvn') is not on PATH")
+    assert_nothing_created(home)
+
+
 def test_unknown_cluster_exits_2(home: Path) -> None:
     assert_input_error(cli(home, "status", "--name", "nope"), "'nope' does not exist")
     assert_input_error(cli(home, "kill", "node1", "--name", "nope"), "'nope' does not exist")
