@@ -233,3 +233,27 @@ def test_pure_helpers() -> None:
     assert (env["CQLTEST_USERNAME"], env["CQLTEST_PASSWORD"]) == ("u", "p")
     assert env["CQLTEST_TLS_CA"] == "/ca.pem"
     assert "CQLTEST_LOCAL_DC" not in env
+
+
+def test_running_suite_reports_counts_so_far(tmp_path: Path) -> None:
+    partial = {
+        "suite": "live",
+        "attempt": 1,
+        "outcome": "passed",
+        "tests": {"total": 3, "passed": 3},
+    }
+    code = (
+        "import os, time, pathlib;"
+        "p = pathlib.Path(os.environ['CQLTEST_RESULT_PATH'] + '.progress');"
+        f"p.write_text({json.dumps(partial)!r}); time.sleep(1.5)"
+    )
+    seen: list[TestRunStatus] = []
+    run, _ = _run(tmp_path, [{"name": "live", "command": _py(code)}])
+    run.on_status = seen.append
+    assert run.execute().phase == "Succeeded"
+    live = [
+        s.suites[0].tests.total
+        for s in seen
+        if s.suites[0].phase == "Running" and s.suites[0].tests is not None
+    ]
+    assert 3 in live, "the counts a running suite reported never reached the status"

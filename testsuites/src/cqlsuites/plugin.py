@@ -150,6 +150,26 @@ class SuiteReporter:
             )
         elif report.skipped and report.when == "setup":
             self.outcomes[report.nodeid] = "skipped"
+        if report.when == "teardown":
+            self.write_progress()
+
+    def write_progress(self) -> None:
+        """Local mode: the counts so far, next to the result file, for live progress displays."""
+        if self.pod or self.env.result_path is None:
+            return
+        counts = self.counts()
+        partial = report.suite_result(
+            suite=self.env.suite,
+            attempt=self.env.attempt,
+            outcome="failed" if counts.failed or counts.errors else "passed",
+            started_at=self.started_at,
+            finished_at=datetime.now(UTC),
+            tests=counts,
+            failures=self.failures,
+            metrics=self.stats.to_json(),
+            junit_xml="",
+        )
+        write_atomic(progress_path(self.env.result_path), json.dumps(partial))
 
     def pytest_sessionfinish(self, exitstatus: int) -> None:
         self.exitstatus = int(exitstatus)
@@ -225,6 +245,11 @@ def emit(result: dict[str, Any], env: SuiteEnv, *, pod: bool, termination_log: P
         print(f"cqlsuites: cannot write the summary to {termination_log}: {exc}", file=sys.stderr)
     sys.stdout.write(report.full_report_block(result))
     sys.stdout.flush()
+
+
+def progress_path(result_path: Path) -> Path:
+    """Where a running suite keeps its counts so far: beside the result, ``.progress`` added."""
+    return result_path.with_name(result_path.name + ".progress")
 
 
 def write_atomic(path: Path, text: str) -> None:

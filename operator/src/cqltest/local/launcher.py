@@ -132,8 +132,11 @@ class SuiteProcess:
         self.stdout_path = workdir / f"{child}.out"
         self.stderr_path = workdir / f"{child}.err"
         env = {**env, "CQLTEST_RESULT_PATH": str(self.result_path)}
+        # The suite keeps its counts so far here while it runs (cqlsuites.plugin.progress_path).
+        self.progress_path = self.result_path.with_name(self.result_path.name + ".progress")
         # A result left by an earlier run with the same name must never be mistaken for ours.
         self.result_path.unlink(missing_ok=True)
+        self.progress_path.unlink(missing_ok=True)
         self.started_at = datetime.now(UTC)
         with self.stdout_path.open("wb") as out, self.stderr_path.open("wb") as err:
             self.process = subprocess.Popen(
@@ -191,7 +194,9 @@ class SuiteProcess:
     ) -> AttemptObserved:
         """This attempt as the engine sees it; ``state`` overrides the exit-derived state."""
         if not self.exited() and state is None:
-            return AttemptObserved(self.attempt, "Running", started_at=self.started_at)
+            return AttemptObserved(
+                self.attempt, "Running", started_at=self.started_at, result=self.read_progress()
+            )
         result, problem = self.read_result()
         if state is None:
             state, reason = self._verdict(result, problem)
@@ -203,6 +208,13 @@ class SuiteProcess:
             result=result,
             reason=reason,
         )
+
+    def read_progress(self) -> SuiteResult | None:
+        """The counts so far of a running attempt, if it reports them (best effort)."""
+        try:
+            return SuiteResult.model_validate_json(self.progress_path.read_bytes())
+        except (OSError, ValidationError):
+            return None
 
     def read_result(self) -> tuple[SuiteResult | None, str | None]:
         """The SuiteResult the attempt wrote, or why there is none."""
