@@ -137,6 +137,32 @@ def test_attach_to_existing_cluster(tmp_path: Path, cluster_single: ClusterInfo)
         pass
 
 
+@pytest.mark.timeout(240)
+def test_attach_with_auth_and_tls(tmp_path: Path, cluster_secure: ClusterInfo) -> None:
+    assert cluster_secure.ca_path is not None
+    assert cluster_secure.password is not None
+    existing = _existing(cluster_secure)
+    existing["existing"].update(
+        username=cluster_secure.username,
+        passwordFrom={"env": "RUNNER_TEST_CASSANDRA_PASSWORD"},
+        caPath=os.path.relpath(cluster_secure.ca_path, tmp_path),  # relative to the manifest
+    )
+    manifest = _manifest(tmp_path, "secure", existing, [{"name": "smoke"}])
+    home = tmp_path / "home"
+    missing = _run(home, str(manifest), "--output", "json")
+    assert missing.returncode == 2
+    assert "RUNNER_TEST_CASSANDRA_PASSWORD is not set" in missing.stderr
+    env = {**os.environ, "CQLTEST_HOME": str(home)}
+    env["RUNNER_TEST_CASSANDRA_PASSWORD"] = cluster_secure.password
+    proc = subprocess.run(
+        [CQLTEST, "run", str(manifest), "--output", "json"],
+        env=env, capture_output=True, text=True, timeout=180, check=False,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    [smoke] = json.loads(proc.stdout)["suites"]
+    assert smoke["phase"] == "Passed"
+
+
 @pytest.mark.timeout(180)
 def test_suite_timeout_kills_the_attempt(tmp_path: Path, cluster_single: ClusterInfo) -> None:
     marker = tmp_path / "started"

@@ -144,9 +144,11 @@ class ProvisionedCluster:
 class AttachedCluster:
     """``spec.cluster.existing``: nothing to create or delete, only to reach."""
 
-    def __init__(self, cluster: ClusterSpec, existing: ExistingCluster) -> None:
+    def __init__(self, cluster: ClusterSpec, existing: ExistingCluster, base_dir: Path) -> None:
         self.spec = cluster
         self.existing = existing
+        # Like suite paths, a relative caPath means relative to the manifest's directory.
+        self.ca_path = str((base_dir / existing.ca_path).resolve()) if existing.ca_path else None
         self.name: str | None = None
         self.password = existing_password(existing)
 
@@ -168,7 +170,7 @@ class AttachedCluster:
             local_dc=ex.local_datacenter,
             username=ex.username,
             password=self.password,
-            ca_path=ex.ca_path,
+            ca_path=self.ca_path,
             topology=topology_of(self.spec),
         )
 
@@ -251,7 +253,7 @@ class LocalRun:
         existing = self.spec.cluster.existing
         # Checked now, before anything starts, so a bad reference is bad input (exit 2).
         self.handle: ClusterHandle = handle or (
-            AttachedCluster(self.spec.cluster, existing)
+            AttachedCluster(self.spec.cluster, existing, manifest.resolve().parent)
             if existing is not None
             else ProvisionedCluster(self.spec.cluster, run.name, self.options.cluster_root)
         )
