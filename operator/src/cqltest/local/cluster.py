@@ -436,7 +436,10 @@ class LocalCluster:
             node_probe.last_view = f"peer query failed: {exc}"
             return
         up = view.listed & view.connected & others
-        node_probe.last_view = f"sees {len(up)}/{len(others)} peers UP: {sorted(up)}"
+        node_probe.last_view = (
+            f"sees {len(up)}/{len(others)} peers UP: {sorted(up)} "
+            f"(gossip lists {sorted(view.listed)}, connected to {sorted(view.connected)})"
+        )
         if up == others:
             node_probe.ready = True
             timings.peers_up = time.monotonic() - started
@@ -498,7 +501,7 @@ class LocalCluster:
                 continue
             lines.append(f"  {node_probe.node.name} ({address}): {node_probe.last_view}")
             tails.append(self._files(node_probe.node).system_log)
-        return "\n".join(lines) + "\n" + nodes.log_tail(tails)
+        return "\n".join(lines) + "\n" + nodes.log_tail(tails, warnings=10)
 
 
 def _emit(on_event: ProgressCallback | None, node: str, message: str) -> None:

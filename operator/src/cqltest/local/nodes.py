@@ -130,15 +130,28 @@ def is_bindable(address: str, port: int) -> bool:
     return True
 
 
-def log_tail(paths: list[Path], lines: int = 30) -> str:
-    """The last ``lines`` lines of each existing file, labelled, for error messages."""
+def log_tail(paths: list[Path], lines: int = 30, warnings: int = 0) -> str:
+    """The last ``lines`` lines of each existing file, labelled, for error messages.
+
+    With ``warnings``, the last that many WARN/ERROR lines come first: a node that is up but
+    stuck keeps logging routine INFO lines that would push the reason out of a plain tail.
+    """
     parts: list[str] = []
     for path in paths:
         try:
             with path.open(encoding="utf-8", errors="replace") as handle:
-                tail = list(deque(handle, maxlen=lines))
+                tail: deque[str] = deque(maxlen=lines)
+                problems: deque[str] = deque(maxlen=warnings)
+                for line in handle:
+                    tail.append(line)
+                    if warnings and line.startswith(("WARN", "ERROR")):
+                        problems.append(line)
         except OSError:
             continue
+        if problems:
+            parts.append(
+                f"--- last {len(problems)} warnings of {path} ---\n" + "".join(problems).rstrip()
+            )
         if tail:
             parts.append(f"--- last {len(tail)} lines of {path} ---\n" + "".join(tail).rstrip())
     return "\n".join(parts) if parts else "(no log output)"
