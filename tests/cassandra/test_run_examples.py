@@ -97,9 +97,11 @@ def test_smoke_example(tmp_path: Path) -> None:
 
 @pytest.mark.timeout(600)
 def test_dag_example(tmp_path: Path) -> None:
+    junit = tmp_path / "dag.xml"
     proc = run_cqltest(
-        tmp_path / "home", str(EXAMPLES / "dag.yaml"), "--output", "json", timeout=420
-    )
+        tmp_path / "home", str(EXAMPLES / "dag.yaml"), "--output", "json", "--junit", str(junit),
+        timeout=420,
+    )  # fmt: skip
     assert proc.returncode == 1, proc.stderr
     status = json.loads(proc.stdout)  # stdout is exactly the status document
     assert status["phase"] == "Failed"
@@ -136,6 +138,10 @@ def test_dag_example(tmp_path: Path) -> None:
         <= (suites["summary"]["startedAt"])
     )
     assert status["summary"]["suites"]["passed"] == 4
+    testsuites = {t.get("name"): t for t in ET.parse(junit).getroot().findall("testsuite")}
+    assert set(testsuites) == set(suites)
+    assert testsuites["broken"].get("failures") == "1"
+    assert testsuites["after-broken"].get("skipped") == "1"
     _no_cluster_left(tmp_path / "home")
 
 
