@@ -122,8 +122,9 @@ def test_result_file_counts_failures_and_metrics(tmp_path: Path) -> None:
     assert metrics["errorsByKind"] == {"WriteTimeout": 10}
     assert 1.9 <= metrics["latencyMs"]["p50"] <= 2.03
     assert doc["junitXml"].startswith("<?xml")
-    progress = _load(path.with_name(path.name + ".progress"))  # the last live update
-    assert progress["tests"] == doc["tests"]
+    progress = _load(path.with_name(path.name + ".progress"))  # a live update (throttled)
+    assert 1 <= progress["tests"]["total"] <= doc["tests"]["total"]
+    assert progress["suite"] == "tiny"
     assert 'name="test_fail"' in doc["junitXml"]
     assert doc["durationSeconds"] >= 0
 

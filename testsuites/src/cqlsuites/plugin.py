@@ -16,6 +16,7 @@ import json
 import os
 import sys
 import tempfile
+import time
 from collections.abc import AsyncIterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -32,6 +33,9 @@ if TYPE_CHECKING:
     from aiocql import AsyncCluster, AsyncSession
 
 REPORTER_NAME = "cqlsuites-reporter"
+# Live counts are for a human watching; a few updates a second is plenty and keeps suites of
+# thousands of fast tests from spending their time rewriting the progress file.
+PROGRESS_INTERVAL = 0.25
 DEFAULT_TERMINATION_LOG = "/dev/termination-log"
 
 # The outcome of the last session in this process, for ``python -m cqlsuites``'s exit code.
@@ -119,6 +123,7 @@ class SuiteReporter:
         self.collection_errors = 0
         self.exitstatus: int = 0
         self.result: dict[str, Any] | None = None
+        self._progress_at = -PROGRESS_INTERVAL
 
     def pytest_sessionstart(self) -> None:
         self.started_at = datetime.now(UTC)
@@ -157,6 +162,10 @@ class SuiteReporter:
         """Local mode: the counts so far, next to the result file, for live progress displays."""
         if self.pod or self.env.result_path is None:
             return
+        now = time.monotonic()
+        if now - self._progress_at < PROGRESS_INTERVAL:
+            return
+        self._progress_at = now
         counts = self.counts()
         partial = report.suite_result(
             suite=self.env.suite,
