@@ -97,7 +97,7 @@ def run(
         status, testrun, local.results(), output, status_file=status_file, junit=junit,
         metrics=metrics,
     )  # fmt: skip
-    progress.console.print(f"suite logs and results: {local.workdir}", style="dim")
+    progress.console.print(f"suite logs and results: {local.workdir}", style="dim", soft_wrap=True)
     sys.exit(0 if status.phase == "Succeeded" else 1)
 
 
