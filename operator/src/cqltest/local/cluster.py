@@ -44,6 +44,7 @@ from cqltest.local.topology import (
 SUPERUSER = "cqltest"
 _DEFAULT_CREDENTIALS = probe.Credentials("cassandra", "cassandra")
 _POLL = 0.25
+_RECONNECT = 1.0
 
 #: ``on_event(node_name, message)``: progress reports while nodes start (the CLI shows them).
 ProgressCallback = Callable[[str, str], None]
@@ -92,6 +93,8 @@ class _Probe:
     session: Session | None = None
     ready: bool = False
     last_view: str = "not answering CQL yet"
+    #: A failed login costs the node a bcrypt hash and us a driver; don't retry every poll.
+    next_connect: float = 0.0
 
     def close(self) -> None:
         if self.cluster is not None:
@@ -419,12 +422,15 @@ class LocalCluster:
             if timings.cql_listening is None:
                 timings.cql_listening = time.monotonic() - started
                 _emit(on_event, plan.name, "CQL port open")
+            if time.monotonic() < node_probe.next_connect:
+                return
             try:
                 node_probe.cluster, node_probe.session = probe.connect_one(
                     plan.address, NATIVE_PORT, self._credentials(), ca_path
                 )
             except Exception as exc:  # not ready yet (auth not set up, still starting)
                 node_probe.last_view = f"CQL connection failed: {exc}"
+                node_probe.next_connect = time.monotonic() + _RECONNECT
                 return
             timings.cql_answering = time.monotonic() - started
             _emit(on_event, plan.name, "answers CQL")
