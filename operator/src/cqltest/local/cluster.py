@@ -124,7 +124,7 @@ class LocalCluster:
         validate_heap(spec.heap)
         version = jars.resolve_version(spec.version)
         jars.find_java()
-        lib = jars.ensure_jars(version)
+        jars.ensure_jars(version)
         base = Path(root) if root is not None else state.default_root()
         directory = base / spec.name
         if (directory / state.STATE_FILE).exists():
@@ -150,7 +150,6 @@ class LocalCluster:
                 version=version,
                 subnet=subnet,
                 nodes=[state.NodeState(plan) for plan in plans],
-                extra={"lib_dir": str(lib)},
             )
             cluster = cls(directory, cluster_state)
             cluster._write_node_files()

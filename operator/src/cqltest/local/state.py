@@ -15,7 +15,7 @@ import json
 import os
 import tempfile
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -55,7 +55,6 @@ class ClusterState:
     username: str | None = None
     password: str | None = None
     ca_path: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         spec = asdict(self.spec)
@@ -67,7 +66,6 @@ class ClusterState:
             "username": self.username,
             "password": self.password,
             "ca_path": self.ca_path,
-            "extra": self.extra,
         }
 
     @classmethod
@@ -82,7 +80,6 @@ class ClusterState:
             username=data.get("username"),
             password=data.get("password"),
             ca_path=data.get("ca_path"),
-            extra=dict(data.get("extra") or {}),
         )
 
 
