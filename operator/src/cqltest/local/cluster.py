@@ -277,9 +277,10 @@ class LocalCluster:
         targets = [node for node in self.state.nodes if not self._running(node)]
         started = self._launch(targets, on_event)
         try:
-            self._wait_ready(self.state.nodes, started, timeout, on_event)
-            if self.state.spec.authentication and self.state.username is None:
-                self._setup_superuser()
+            with probe.quiet_driver():
+                self._wait_ready(self.state.nodes, started, timeout, on_event)
+                if self.state.spec.authentication and self.state.username is None:
+                    self._setup_superuser()
         except BaseException:
             for node in targets:
                 if node.pid:
@@ -295,7 +296,8 @@ class LocalCluster:
         started = self._launch([] if self._running(node) else [node], on_event)
         running = [n for n in self.state.nodes if n is node or self._running(n)]
         try:
-            self._wait_ready(running, started, timeout, on_event)
+            with probe.quiet_driver():
+                self._wait_ready(running, started, timeout, on_event)
         except BaseException:
             if node.pid:
                 nodes.kill(node.pid, self._marker(node.plan))

@@ -10,8 +10,10 @@ before it marks a peer UP).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import ssl
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,8 +22,21 @@ from cassandra.auth import PlainTextAuthProvider
 from cassandra.cluster import EXEC_PROFILE_DEFAULT, Cluster, ExecutionProfile, Session
 from cassandra.policies import ConstantReconnectionPolicy, WhiteListRoundRobinPolicy
 
-# Probing nodes that are still starting makes the driver log every refused connection.
-logging.getLogger("cassandra").setLevel(logging.CRITICAL)
+
+@contextlib.contextmanager
+def quiet_driver() -> Iterator[None]:
+    """Silence the driver's logging while nodes are probed, then restore it.
+
+    Probing nodes that are still starting makes the driver log every refused connection and
+    failed login: expected noise, which would otherwise fill terminals and test reports.
+    """
+    logger = logging.getLogger("cassandra")
+    previous = logger.level
+    logger.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        logger.setLevel(previous)
 
 
 @dataclass(frozen=True)
