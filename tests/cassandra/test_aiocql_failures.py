@@ -7,17 +7,21 @@ kill case uses the shared multi-DC cluster and always restarts the node it kille
 from __future__ import annotations
 
 import asyncio
+import json
+import subprocess
+import sys
 import time
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from aiocql import AsyncCluster, AsyncSession, IdempotentRetryPolicy
 from cassandra import ConsistencyLevel, ReadTimeout, WriteTimeout
 from cassandra.cluster import NoHostAvailable
 from cassandra.query import BatchStatement
-from cqltest.local import ClusterInfo, ClusterSpec, DatacenterSpec, LocalCluster
+from cqltest.local import ClusterInfo, LocalCluster
 
 pytestmark = [pytest.mark.cassandra]
 
@@ -25,13 +29,52 @@ pytestmark = [pytest.mark.cassandra]
 DOWN_DEADLINE = 2.0
 
 
+class OutOfProcessCluster:
+    """A LocalCluster driven from child processes.
+
+    Created, stopped and destroyed by short-lived ``python -c`` processes, its JVM is never a
+    child of the pytest process: cqltest.local's liveness check trusts a node process it
+    started itself without looking at the command line, so destroying a second cluster from
+    the same process could also kill the session clusters other tests share.
+    """
+
+    def __init__(self, name: str, root: Path) -> None:
+        self.name = name
+        self.root = root
+
+    def _run(self, code: str) -> str:
+        result = subprocess.run(
+            [sys.executable, "-c", "import json\nfrom cqltest.local import *\n" + code],
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert result.returncode == 0, result.stderr[-3000:]
+        return result.stdout
+
+    def _load(self) -> str:
+        return f"LocalCluster.load({self.name!r}, root={str(self.root)!r})"
+
+    def start(self) -> dict[str, Any]:
+        spec = f"ClusterSpec(name={self.name!r}, datacenters=[DatacenterSpec('dc1', 1)])"
+        create = f"LocalCluster.create({spec}, root={str(self.root)!r})"
+        out = self._run(f"print(json.dumps({create}.start(timeout=180).to_dict()))")
+        info: dict[str, Any] = json.loads(out)
+        return info
+
+    def stop(self) -> None:
+        self._run(f"{self._load()}.stop()")
+
+    def destroy(self) -> None:
+        self._run(f"{self._load()}.destroy()")
+
+
 @pytest.fixture(scope="module")
-def doomed(cassandra_root: Path) -> Iterator[tuple[LocalCluster, ClusterInfo]]:
+def doomed(cassandra_root: Path) -> Iterator[tuple[OutOfProcessCluster, dict[str, Any]]]:
     """A private 1-node cluster that a test stops for good."""
-    spec = ClusterSpec(name="aiocql-down", datacenters=[DatacenterSpec("dc1", 1)])
-    cluster = LocalCluster.create(spec, root=cassandra_root)
+    cluster = OutOfProcessCluster("aiocql-down", cassandra_root)
     try:
-        yield cluster, cluster.start(timeout=180)
+        yield cluster, cluster.start()
     finally:
         cluster.destroy()
 
@@ -45,10 +88,11 @@ async def elapsed_raising(kind: type[BaseException], awaitable: object) -> float
 
 @pytest.mark.timeout(300)
 async def test_all_nodes_down_raises_no_host_available_fast(
-    doomed: tuple[LocalCluster, ClusterInfo],
+    doomed: tuple[OutOfProcessCluster, dict[str, Any]],
 ) -> None:
     local, info = doomed
-    async with AsyncCluster(info.contact_points, port=info.port, local_dc="dc1") as cluster:
+    contact_points, port = info["contact_points"], info["port"]
+    async with AsyncCluster(contact_points, port=port, local_dc="dc1") as cluster:
         session = await cluster.connect()
         select = await session.prepare("SELECT release_version FROM system.local")
         assert (await session.execute(select)).one() is not None
@@ -60,14 +104,14 @@ async def test_all_nodes_down_raises_no_host_available_fast(
         batch = BatchStatement()
         batch.add("INSERT INTO system_auth.x (k) VALUES (1)")
         assert await elapsed_raising(NoHostAvailable, session.execute_batch(batch)) < DOWN_DEADLINE
-        health = await session.check_host(info.contact_points[0])
+        health = await session.check_host(contact_points[0])
         assert not health.up
         assert isinstance(health.error, NoHostAvailable)
         await session.close()
 
     # connecting to an address where nothing listens any more
     started = time.monotonic()
-    async with AsyncCluster(info.contact_points, port=info.port) as nothing:
+    async with AsyncCluster(contact_points, port=port) as nothing:
         with pytest.raises(NoHostAvailable):
             await nothing.connect(timeout=10)
     assert time.monotonic() - started < 5
@@ -142,6 +186,7 @@ async def test_node_killed_during_quorum_load(
             finally:
                 await asyncio.to_thread(local.start_node, victim)
 
+    print(f"QUORUM load outcomes: {dict(outcomes)}; after the kill: {dict(after_kill)}")
     assert not health.up, f"check_host still sees {victim} up: {health}"
     assert after_kill["ok"] > 100, after_kill
     # The retry policy's contract for idempotent statements: connection loss and overload

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import queue
 import random
 import threading
 from collections.abc import Callable
@@ -198,3 +199,59 @@ def test_successive_event_loops(make_session: Make) -> None:
     assert session.stats().completed == 100
     assert session.in_flight == 0
     asyncio.run(session.close())
+
+
+class FakeReactor:
+    """A driver IO thread with ``create_timer``: jobs and 0 s timers run on one thread, timers
+    after the job that armed them (like libev running timers after an IO batch)."""
+
+    def __init__(self) -> None:
+        self.jobs: queue.Queue[Callable[[], None] | None] = queue.Queue()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        while (job := self.jobs.get()) is not None:
+            job()
+
+    def create_timer(self, timeout: float, callback: Callable[[], None]) -> None:
+        self.jobs.put(callback)
+
+    def stop(self) -> None:
+        self.jobs.put(None)
+        self.thread.join()
+
+
+async def test_io_thread_completions_wake_the_loop_once_per_batch(make_session: Make) -> None:
+    reactor = FakeReactor()
+    try:
+        _, driver = make_session()
+        driver.cluster.connection_class = reactor  # type: ignore[attr-defined]
+        session, _ = make_session()
+        session = AsyncSession(driver, session._executor)  # picks up the reactor's timers
+        tasks = [asyncio.ensure_future(session.execute("SELECT 1", (i,))) for i in range(500)]
+        await wait_for_requests(driver, 500)
+        bridge = session._bridge
+        assert bridge is not None
+        drains = 0
+        original = bridge._drain
+
+        def counting_drain() -> None:
+            nonlocal drains
+            drains += 1
+            original()
+
+        bridge._drain = counting_drain  # type: ignore[method-assign]
+
+        def batch() -> None:
+            for rf in driver.futures:
+                rf.complete([rf.parameters[0]])
+
+        reactor.jobs.put(batch)
+        results = await asyncio.wait_for(asyncio.gather(*tasks), 5)
+        assert [r.rows for r in results] == [[i] for i in range(500)]
+        assert drains == 1
+        assert session.in_flight == 0
+        await session.close()
+    finally:
+        reactor.stop()

@@ -29,6 +29,7 @@ import contextlib
 import logging
 from collections import deque
 from collections.abc import Callable
+from threading import get_ident
 from time import perf_counter
 from typing import TYPE_CHECKING, Any
 
@@ -88,8 +89,13 @@ class LoopBridge:
         listeners: list[RequestListener],
         max_in_flight: int,
         grace: float,
+        defer: Callable[[float, Callable[[], None]], Any] | None = None,
     ) -> None:
         self.loop = loop
+        self._defer = defer
+        self._reactor_thread = 0  # unknown until a driver timer tells us: wake at once
+        if defer is not None:
+            defer(0, self._learn_reactor_thread)
         self.grace = grace
         self._execute_async = execute_async
         self._create_future = loop.create_future
@@ -111,19 +117,32 @@ class LoopBridge:
         self._queue.append((req, value, True))
         if not self._wakeup_scheduled:
             self._wakeup_scheduled = True
-            try:  # noqa: SIM105 - hot path: a bare try is cheaper than contextlib.suppress
-                self.loop.call_soon_threadsafe(self._drain)
-            except RuntimeError:  # loop closed: nobody is left to wake
-                pass
+            self._schedule_wakeup()
 
     def on_error(self, exc: BaseException, req: Request) -> None:
         self._queue.append((req, exc, False))
         if not self._wakeup_scheduled:
             self._wakeup_scheduled = True
-            try:  # noqa: SIM105
-                self.loop.call_soon_threadsafe(self._drain)
-            except RuntimeError:
-                pass
+            self._schedule_wakeup()
+
+    def _schedule_wakeup(self) -> None:
+        defer = self._defer
+        if defer is not None and get_ident() == self._reactor_thread:
+            # On the driver's IO thread, wake the loop only after the reactor has run every
+            # callback of this IO batch: a 0 s driver timer fires after them. Waking it at
+            # once would hand the GIL to the loop thread in the middle of the batch.
+            defer(0, self._wake)
+        else:
+            self._wake()
+
+    def _learn_reactor_thread(self) -> None:
+        self._reactor_thread = get_ident()  # driver timers run on the driver's IO thread
+
+    def _wake(self) -> None:
+        try:  # noqa: SIM105 - hot path: a bare try is cheaper than contextlib.suppress
+            self.loop.call_soon_threadsafe(self._drain)
+        except RuntimeError:  # loop closed: nobody is left to wake
+            pass
 
     # ---- loop-thread side -------------------------------------------------------------------
 

@@ -101,6 +101,7 @@ class AsyncSession:
         grace: float = 0.5,
         max_in_flight: int = 1024,
         rate_limiter: RateLimiter | None = None,
+        batch_wakeups_per_io_cycle: bool = True,
     ) -> None:
         if not isinstance(max_in_flight, int) or max_in_flight < 1:
             raise ValueError(f"max_in_flight={max_in_flight!r}: must be an integer >= 1")
@@ -112,6 +113,10 @@ class AsyncSession:
         self._grace = float(grace)
         self._max_in_flight = max_in_flight
         self._limiter = rate_limiter
+        # the reactor's own timer lets completions wake the loop once per IO cycle
+        connection_class = getattr(getattr(session, "cluster", None), "connection_class", None)
+        timer = getattr(connection_class, "create_timer", None)
+        self._defer = timer if batch_wakeups_per_io_cycle and callable(timer) else None
         self._stats = StatsRecorder()
         self._listeners: list[RequestListener] = []
         self._bridge: LoopBridge | None = None
@@ -179,6 +184,7 @@ class AsyncSession:
             self._listeners,
             self._max_in_flight,
             self._grace,
+            self._defer,
         )
         self._bridge = bridge
         return bridge
