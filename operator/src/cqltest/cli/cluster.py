@@ -21,6 +21,7 @@ from cqltest.errors import InputError
 from cqltest.local import ClusterInfo, ClusterSpec, LocalCluster, ensure_jars, parse_dcs
 from cqltest.local.cluster import build_class_archive
 from cqltest.local.jars import DEFAULT_VERSION, find_java, resolve_version
+from cqltest.local.state import default_root
 
 _OUTPUT = click.option(
     "--output",
@@ -58,13 +59,16 @@ def _print_info(info: ClusterInfo, output: str) -> None:
     if output == "json":
         click.echo(json.dumps(info.to_dict(), indent=2))
         return
-    table = Table(title=f"cluster {info.name} (Cassandra {info.version})")
+    table = Table(title=f"cluster {info.name}")
     table.add_column("datacenter")
     table.add_column("nodes")
     for dc, addresses in info.datacenters.items():
         table.add_row(dc, ", ".join(addresses))
     _out.print(table)
-    _out.print(f"contact points: {','.join(info.contact_points)}  port: {info.port}")
+    _out.print(
+        f"Cassandra {info.version}  contact points: {','.join(info.contact_points)}  "
+        f"port: {info.port}"
+    )
     if info.username:
         _out.print(f"username: {info.username}  password: {info.password}")
     if info.ca_path:
@@ -197,6 +201,9 @@ def list_clusters(output: str) -> None:
         )
     if output == "json":
         click.echo(json.dumps(entries, indent=2))
+        return
+    if not entries:
+        _err.print(f"no clusters under {default_root()}")
         return
     table = Table(title="local clusters")
     for column in ("name", "version", "nodes", "up", "datacenters"):
