@@ -19,8 +19,9 @@ from pathlib import Path
 
 from cqltest.errors import InputError
 
-#: Children this process spawned, kept so they can be reaped (no zombies while pytest runs on).
-_CHILDREN: dict[int, subprocess.Popen[bytes]] = {}
+#: Children this process spawned, with their command line, kept so they can be reaped (no
+#: zombies while pytest runs on) and told apart.
+_CHILDREN: dict[int, tuple[subprocess.Popen[bytes], str]] = {}
 
 
 def spawn(command: list[str], cwd: Path, stdout_log: Path) -> int:
@@ -34,7 +35,7 @@ def spawn(command: list[str], cwd: Path, stdout_log: Path) -> int:
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-    _CHILDREN[proc.pid] = proc
+    _CHILDREN[proc.pid] = (proc, " ".join(command))
     return proc.pid
 
 
@@ -42,11 +43,13 @@ def is_running(pid: int | None, marker: str) -> bool:
     """True if ``pid`` is alive (not a zombie) and its command line contains ``marker``."""
     if not pid:
         return False
-    child = _CHILDREN.get(pid)
-    if child is not None:
+    if pid in _CHILDREN:
+        child, command = _CHILDREN[pid]
         # Our own child: poll() is exact, and /proc/PID/cmdline is briefly empty during exec.
+        # The marker is still checked: JVM threads use up pids fast, so a dead node's pid may
+        # already belong to another node (of another cluster) that this process started.
         if child.poll() is None:
-            return True
+            return marker in command
         del _CHILDREN[pid]
         return False
     try:
