@@ -223,7 +223,7 @@ class LocalCluster:
         return config.NodeFiles(self.directory / plan.name)
 
     def _marker(self, plan: NodePlan) -> str:
-        # The conf dir is on the node's command line (classpath), and unique to this node.
+        # The conf dir is on the node's command line (-Dcassandra.config) and unique to it.
         return str(self._files(plan).conf_dir)
 
     def _node(self, address: str) -> state.NodeState:
@@ -234,7 +234,14 @@ class LocalCluster:
         raise InputError(f"node {address!r} is not in cluster {self.name!r} (nodes: {known})")
 
     def _running(self, node: state.NodeState) -> bool:
-        return nodes.is_running(node.pid, self._marker(node.plan))
+        return self._live_pid(node) is not None
+
+    def _live_pid(self, node: state.NodeState) -> int | None:
+        """The node's running process, also if another cqltest process (re)started it."""
+        marker = self._marker(node.plan)
+        if not nodes.is_running(node.pid, marker):
+            node.pid = nodes.find_pid(marker) or node.pid
+        return node.pid if nodes.is_running(node.pid, marker) else None
 
     def node_files(self, address: str) -> config.NodeFiles:
         return self._files(self._node(address).plan)
@@ -293,27 +300,31 @@ class LocalCluster:
     ) -> None:
         """Start one stopped node and wait until it and every running peer see each other UP."""
         node = self._node(address)
-        started = self._launch([] if self._running(node) else [node], on_event)
+        targets = [] if self._running(node) else [node]
+        started = self._launch(targets, on_event)
         running = [n for n in self.state.nodes if n is node or self._running(n)]
         try:
             with probe.quiet_driver():
                 self._wait_ready(running, started, timeout, on_event)
         except BaseException:
-            if node.pid:
-                nodes.kill(node.pid, self._marker(node.plan))
+            for launched in targets:
+                if launched.pid:
+                    nodes.kill(launched.pid, self._marker(launched.plan))
             raise
 
     def stop_node(self, address: str) -> None:
         """Stop one node cleanly (SIGTERM: Cassandra drains and flushes)."""
         node = self._node(address)
-        if node.pid:
-            nodes.stop(node.pid, self._marker(node.plan))
+        pid = self._live_pid(node)
+        if pid:
+            nodes.stop(pid, self._marker(node.plan))
 
     def kill_node(self, address: str) -> None:
         """Kill one node with SIGKILL, like a crash: no drain, no flush."""
         node = self._node(address)
-        if node.pid:
-            nodes.kill(node.pid, self._marker(node.plan))
+        pid = self._live_pid(node)
+        if pid:
+            nodes.kill(pid, self._marker(node.plan))
 
     def stop(self, timeout: float = 30.0) -> None:
         """Stop every node (data kept); nodes are signalled together and then awaited."""
@@ -329,10 +340,9 @@ class LocalCluster:
     def destroy(self) -> None:
         """Kill every node and delete the cluster's directory and subnet claim."""
         for node in self.state.nodes:
-            marker = self._marker(node.plan)
-            pid = node.pid if self._running(node) else nodes.find_pid(marker)
+            pid = self._live_pid(node)
             if pid:
-                nodes.kill(pid, marker)
+                nodes.kill(pid, self._marker(node.plan))
         shutil.rmtree(self.directory, ignore_errors=True)
         state.release_subnet(self.state.subnet, self.directory)
 
