@@ -95,6 +95,17 @@ def test_no_maven_exits_2(home: Path, tmp_path: Path) -> None:
     assert_nothing_created(home)
 
 
+def test_install_is_idempotent(home: Path) -> None:
+    """``make jars``: the second run finds the jars and the CDS archive and fetches nothing."""
+    first = cli(home, "install")
+    assert first.returncode == 0, first.stderr
+    second = cli(home, "install")
+    assert second.returncode == 0, second.stderr
+    assert "jars in" in second.stderr
+    assert ".jsa" in second.stderr
+    assert_nothing_created(home)
+
+
 def test_unknown_cluster_exits_2(home: Path) -> None:
     assert_input_error(cli(home, "status", "--name", "nope"), "'nope' does not exist")
     assert_input_error(cli(home, "kill", "node1", "--name", "nope"), "'nope' does not exist")
