@@ -8,6 +8,7 @@ ClusterError message, which carries the failing node's log tail.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from cqltest.local import ClusterInfo, ClusterSpec, DatacenterSpec, LocalCluster
 START_TIMEOUT = 180.0
 
 
+@contextlib.contextmanager
 def _started(spec: ClusterSpec, root: Path) -> Iterator[tuple[LocalCluster, ClusterInfo]]:
     cluster = LocalCluster.create(spec, root=root)
     try:
@@ -36,7 +38,7 @@ def cassandra_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def cluster_single(cassandra_root: Path) -> Iterator[ClusterInfo]:
     """A 1-node cluster (dc1), no authentication, no TLS."""
     spec = ClusterSpec(name="single", datacenters=[DatacenterSpec("dc1", 1)])
-    for _, info in _started(spec, cassandra_root):
+    with _started(spec, cassandra_root) as (_, info):
         yield info
 
 
@@ -50,7 +52,8 @@ def cluster_multi(cassandra_root: Path) -> Iterator[tuple[LocalCluster, ClusterI
         name="multi",
         datacenters=[DatacenterSpec("dc1", 2, ["r1", "r2"]), DatacenterSpec("dc2", 1)],
     )
-    yield from _started(spec, cassandra_root)
+    with _started(spec, cassandra_root) as started:
+        yield started
 
 
 @pytest.fixture(scope="session")
@@ -62,5 +65,5 @@ def cluster_secure(cassandra_root: Path) -> Iterator[ClusterInfo]:
         authentication=True,
         client_tls=True,
     )
-    for _, info in _started(spec, cassandra_root):
+    with _started(spec, cassandra_root) as (_, info):
         yield info
