@@ -475,24 +475,26 @@ class LocalCluster:
                 cluster, session = probe.connect_one(
                     first, NATIVE_PORT, _DEFAULT_CREDENTIALS, ca_path, timeout=10
                 )
+                try:
+                    session.execute(
+                        "ALTER KEYSPACE system_auth WITH replication = "
+                        f"{{'class': 'NetworkTopologyStrategy', {replication}}}"
+                    )
+                    session.execute(
+                        f"CREATE ROLE IF NOT EXISTS {SUPERUSER} WITH PASSWORD = %s "
+                        "AND SUPERUSER = true AND LOGIN = true",
+                        (password,),
+                    )
+                finally:
+                    cluster.shutdown()
                 break
             except Exception as exc:
-                # The default role is created asynchronously just after start-up.
+                # The default role is created asynchronously just after start-up, and on a
+                # multi-node cluster its superuser flag can be unreadable for a moment
+                # (Unauthorized), so the whole setup is retried until the deadline.
                 if time.monotonic() > deadline:
-                    raise ClusterError(f"cannot log in as the default superuser: {exc}") from exc
+                    raise ClusterError(f"cannot set up the superuser: {exc}") from exc
                 time.sleep(0.5)
-        try:
-            session.execute(
-                "ALTER KEYSPACE system_auth WITH replication = "
-                f"{{'class': 'NetworkTopologyStrategy', {replication}}}"
-            )
-            session.execute(
-                f"CREATE ROLE IF NOT EXISTS {SUPERUSER} WITH PASSWORD = %s "
-                "AND SUPERUSER = true AND LOGIN = true",
-                (password,),
-            )
-        finally:
-            cluster.shutdown()
         self.state.username, self.state.password = SUPERUSER, password
         state.save(self.directory, self.state)
         cluster, session = probe.connect_one(
