@@ -21,6 +21,7 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
+from cqltest.cli.options import output_option
 from cqltest.errors import ManifestError
 from cqltest.model import SuiteResult, TestRun, TestRunStatus, load_testrun
 
@@ -47,14 +48,7 @@ def status_document(status: TestRunStatus) -> dict[str, Any]:
 
 @click.command()
 @click.argument("file", type=_FILE)
-@click.option(
-    "--output",
-    "-o",
-    type=click.Choice(["table", "json", "yaml"]),
-    default="table",
-    show_default=True,
-    help="Format of the final report on stdout.",
-)
+@output_option("Format of the final report on stdout.")
 @click.option("--junit", type=_FILE, help="Write JUnit XML (one testsuite per suite) here.")
 @click.option("--status-file", type=_FILE, help="Write the final status document (JSON) here.")
 @click.option("--metrics", type=_FILE, help="Write Prometheus text-format metrics here.")

@@ -14,6 +14,7 @@ import click
 import yaml
 
 from cqltest import plan as planning
+from cqltest.cli.options import output_option
 from cqltest.model import SuiteSpec, TestRun, load_testrun
 from cqltest.render.crd import render_crd_yaml
 
@@ -81,14 +82,7 @@ def _plan_table(document: dict[str, object]) -> str:
 
 @click.command()
 @click.argument("file", type=_FILE)
-@click.option(
-    "-o",
-    "--output",
-    type=click.Choice(["table", "json", "yaml"]),
-    default="table",
-    show_default=True,
-    help="Output format.",
-)
+@output_option("Output format.")
 def plan(file: Path, output: str) -> None:
     """Show the dependency waves a TestRun manifest runs in."""
     document = plan_document(load_testrun(file))
