@@ -21,7 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from cassandra.cluster import Cluster, Session
+from cassandra import AuthenticationFailed
+from cassandra.cluster import Cluster, NoHostAvailable, Session
 
 from cqltest.errors import ClusterError, InputError
 from cqltest.local import cds, certs, config, jars, nodes, probe, state
@@ -504,6 +505,37 @@ class LocalCluster:
             session.execute("DROP ROLE IF EXISTS cassandra")
         finally:
             cluster.shutdown()
+        self._wait_default_login_refused(ca_path)
+
+    def _wait_default_login_refused(self, ca_path: Path | str | None) -> None:
+        """Report the cluster ready only once no node still accepts cassandra/cassandra.
+
+        Each node caches credentials it has checked (credentials_validity, 2 s by default), so
+        for a moment after the DROP the setup's own login still works; a client connecting then
+        would see the well-known superuser alive.
+        """
+        deadline = time.monotonic() + 30
+        for node in self.state.nodes:
+            while True:
+                try:
+                    cluster, _ = probe.connect_one(
+                        node.plan.address, NATIVE_PORT, _DEFAULT_CREDENTIALS, ca_path, timeout=10
+                    )
+                except NoHostAvailable as exc:
+                    if any(isinstance(e, AuthenticationFailed) for e in _host_errors(exc)):
+                        break
+                    if time.monotonic() > deadline:
+                        raise ClusterError(
+                            f"node {node.plan.name} neither refused nor accepted the default "
+                            f"superuser: {exc}"
+                        ) from exc
+                else:
+                    cluster.shutdown()
+                    if time.monotonic() > deadline:
+                        raise ClusterError(
+                            f"node {node.plan.name} still accepts the dropped 'cassandra' role"
+                        )
+                time.sleep(0.3)
 
     def _died_message(self, plan: NodePlan) -> str:
         files = self._files(plan)
@@ -521,6 +553,11 @@ class LocalCluster:
             lines.append(f"  {node_probe.node.name} ({address}): {node_probe.last_view}")
             tails.append(self._files(node_probe.node).system_log)
         return "\n".join(lines) + "\n" + nodes.log_tail(tails, warnings=10)
+
+
+def _host_errors(exc: NoHostAvailable) -> builtins.list[object]:
+    errors = exc.errors if isinstance(exc.errors, dict) else {}
+    return builtins.list(errors.values())
 
 
 def _emit(on_event: ProgressCallback | None, node: str, message: str) -> None:
