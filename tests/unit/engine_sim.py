@@ -19,9 +19,8 @@ from cqltest.engine import (
     ClusterObserved,
     Finish,
     Observed,
-    ProvisionCluster,
     StartSuite,
-    TeardownCluster,
+    apply_actions,
     decide,
 )
 from cqltest.model import SuiteResult, TestRunSpec
@@ -139,8 +138,7 @@ class Simulation:
         if self.on_decide is not None:
             self.on_decide(obs, self.now, actions)
         self.history.append(actions)
-        for action in actions:
-            self.apply(action)
+        self.finish = apply_actions(actions, self) or self.finish
         self.now += TICK
         return actions
 
@@ -151,24 +149,26 @@ class Simulation:
             self.step()
         return self.finish
 
-    def apply(self, action: Action) -> None:
-        if isinstance(action, ProvisionCluster):
-            self.cluster = ClusterObserved("Provisioning", started_at=self.now, name="sim")
-            self._provision_done = self.now + self.provision_ticks * TICK
-        elif isinstance(action, StartSuite):
-            attempts = self.attempts.setdefault(action.name, [])
-            if any(a.attempt == action.attempt for a in attempts):
-                return  # idempotent: the attempt exists already
-            attempts.append(AttemptObserved(action.attempt, "Running", started_at=self.now))
-            script = self._script(action.name, action.attempt)
-            if script.state != "Hang":
-                self._ends[(action.name, action.attempt)] = self.now + script.ticks * TICK
-        elif isinstance(action, CancelSuite):
-            self._end(action.name, action.attempt, action.outcome, None, action.reason)
-        elif isinstance(action, TeardownCluster):
-            self.torn_down = True
-        elif isinstance(action, Finish):
-            self.finish = action
+    # -- the engine's Backend, called by apply_actions ------------------------------------
+
+    def provision_cluster(self) -> None:
+        self.cluster = ClusterObserved("Provisioning", started_at=self.now, name="sim")
+        self._provision_done = self.now + self.provision_ticks * TICK
+
+    def start_suite(self, action: StartSuite) -> None:
+        attempts = self.attempts.setdefault(action.name, [])
+        if any(a.attempt == action.attempt for a in attempts):
+            return  # idempotent: the attempt exists already
+        attempts.append(AttemptObserved(action.attempt, "Running", started_at=self.now))
+        script = self._script(action.name, action.attempt)
+        if script.state != "Hang":
+            self._ends[(action.name, action.attempt)] = self.now + script.ticks * TICK
+
+    def cancel_suite(self, action: CancelSuite) -> None:
+        self._end(action.name, action.attempt, action.outcome, None, action.reason)
+
+    def teardown_cluster(self) -> None:
+        self.torn_down = True
 
     def _script(self, suite: str, attempt: int) -> Script:
         scripts = self.scripts.get(suite, [])

@@ -13,6 +13,7 @@ from cqltest.engine.actions import (
     StartSuite,
     TeardownCluster,
 )
+from cqltest.engine.apply import Backend, apply_actions
 from cqltest.engine.decide import decide, teardown_due
 from cqltest.engine.evaluate import Evaluation, SuiteView, evaluate
 from cqltest.engine.names import child_name
@@ -23,6 +24,7 @@ __all__ = [
     "Action",
     "AttemptObserved",
     "AttemptState",
+    "Backend",
     "CancelSuite",
     "ClusterObserved",
     "Evaluation",
@@ -34,6 +36,7 @@ __all__ = [
     "TeardownCluster",
     "actions",
     "aggregate_status",
+    "apply_actions",
     "child_name",
     "decide",
     "evaluate",

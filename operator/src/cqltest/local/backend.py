@@ -28,12 +28,11 @@ from cqltest.engine import (
     AttemptObserved,
     CancelSuite,
     ClusterObserved,
-    Finish,
     Observed,
     ProvisionCluster,
     StartSuite,
-    TeardownCluster,
     aggregate_status,
+    apply_actions,
     child_name,
     decide,
 )
@@ -292,7 +291,7 @@ class LocalRun:
                 # Crashed or a second Ctrl-C: the run failed, so honour the policy as a failure.
                 self._stop_all("the run was aborted")
                 if self.spec.cluster.teardown == "Always":
-                    self._teardown()
+                    self.teardown_cluster()
                 raise
 
     def results(self) -> dict[str, SuiteResult]:
@@ -315,17 +314,8 @@ class LocalRun:
             now = datetime.now(UTC)
             actions = decide(self.spec, observed, now)
             self._signal_cancels([a for a in actions if isinstance(a, CancelSuite)])
-            for action in actions:
-                if isinstance(action, ProvisionCluster):
-                    self._provision()
-                elif isinstance(action, StartSuite):
-                    self._start(action)
-                elif isinstance(action, CancelSuite):
-                    self._cancel(action)
-                elif isinstance(action, TeardownCluster):
-                    self._teardown()
-                elif isinstance(action, Finish):
-                    return self._publish(self._observe(), datetime.now(UTC))
+            if apply_actions(actions, self) is not None:
+                return self._publish(self._observe(), datetime.now(UTC))
             if actions:
                 # Attempts just started must not look older than the clock the status uses.
                 observed, now = self._observe(), datetime.now(UTC)
@@ -356,9 +346,9 @@ class LocalRun:
             torn_down=self._torn_down,
         )
 
-    # -- actions ---------------------------------------------------------------------------
+    # -- actions: the engine's Backend, called by apply_actions ----------------------------
 
-    def _provision(self) -> None:
+    def provision_cluster(self) -> None:
         if self._provisioner is not None:
             return
         now = datetime.now(UTC)
@@ -404,7 +394,7 @@ class LocalRun:
                 self._cluster = replace(self._cluster, message=message, name=self.handle.name)
         self._wake.set()
 
-    def _start(self, action: StartSuite) -> None:
+    def start_suite(self, action: StartSuite) -> None:
         key = (action.name, action.attempt)
         if key in self._processes or self._connection is None:
             return
@@ -437,7 +427,7 @@ class LocalRun:
             if process is not None and not process.exited():
                 process.terminate()
 
-    def _cancel(self, action: CancelSuite) -> None:
+    def cancel_suite(self, action: CancelSuite) -> None:
         key = (action.name, action.attempt)
         process = self._processes.get(key)
         if process is None or key in self._finals:
@@ -447,7 +437,7 @@ class LocalRun:
         with self._lock:
             self._finals[key] = observed
 
-    def _teardown(self) -> None:
+    def teardown_cluster(self) -> None:
         if self._torn_down:
             return
         self.handle.teardown()
