@@ -7,13 +7,14 @@ clock, no files and no network. See :mod:`.evaluate` for the rules.
 from cqltest.engine import actions
 from cqltest.engine.actions import (
     Action,
+    Backend,
     CancelSuite,
     Finish,
     ProvisionCluster,
     StartSuite,
     TeardownCluster,
+    apply_actions,
 )
-from cqltest.engine.apply import Backend, apply_actions
 from cqltest.engine.decide import decide, teardown_due
 from cqltest.engine.evaluate import Evaluation, SuiteView, evaluate
 from cqltest.engine.names import child_name

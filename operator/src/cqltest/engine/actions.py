@@ -1,14 +1,20 @@
-"""What the engine asks a backend to do next.
+"""What the engine asks a backend to do next, and how each action reaches the backend.
 
 Actions are plain values: applying one twice must be harmless (a backend starts the attempt
 named ``child_name(run, suite, attempt)`` only if it does not exist yet, cancels only a live
 attempt), which is what makes re-deciding on the same observation safe.
+
+Every backend (local loop, operator, the unit tests' simulator) turns the actions into the same
+calls in the same order and stops at the Finish; ``apply_actions`` does that routing once, so a
+new action becomes a missing :class:`Backend` method that mypy reports in each backend instead
+of a branch some backend forgot.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, Protocol, assert_never
 
 CancelOutcome = Literal["TimedOut", "Cancelled"]
 FinishPhase = Literal["Succeeded", "Failed", "Error"]
@@ -53,3 +59,34 @@ class Finish:
 
 
 Action = ProvisionCluster | StartSuite | CancelSuite | TeardownCluster | Finish
+
+
+class Backend(Protocol):
+    """What a backend does for each action; each call must be idempotent (see above)."""
+
+    def provision_cluster(self) -> None: ...
+
+    def start_suite(self, action: StartSuite) -> None: ...
+
+    def cancel_suite(self, action: CancelSuite) -> None: ...
+
+    def teardown_cluster(self) -> None: ...
+
+
+def apply_actions(actions: Iterable[Action], backend: Backend) -> Finish | None:
+    """Apply ``actions`` in order; the Finish that ends the run, if one came, is returned."""
+    for action in actions:
+        if isinstance(action, ProvisionCluster):
+            backend.provision_cluster()
+        elif isinstance(action, StartSuite):
+            backend.start_suite(action)
+        elif isinstance(action, CancelSuite):
+            backend.cancel_suite(action)
+        elif isinstance(action, TeardownCluster):
+            backend.teardown_cluster()
+        elif isinstance(action, Finish):
+            # decide puts Finish last; writing the final status is the caller's, after this.
+            return action
+        else:
+            assert_never(action)
+    return None
