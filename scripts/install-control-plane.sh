@@ -67,6 +67,7 @@ K8S_WORK="$CACHE/work/k8s-v$K8S_VERSION"
 k8s_module_ready=
 k8s_module() {
   [[ -n "$k8s_module_ready" ]] && return 0
+  echo ">> resolving k8s.io/kubernetes v$K8S_VERSION (first time only, takes minutes)"
   rm -rf "$K8S_WORK"; mkdir -p "$K8S_WORK"
   {
     echo "module cqltest.dev/k8sbins"
@@ -86,10 +87,26 @@ k8s_module() {
   k8s_module_ready=1
 }
 
-build_k8s_cmd() { # build_k8s_cmd NAME
-  local name="$1" out="$BIN/$1-v$K8S_VERSION" start=$SECONDS
+# build NAME VERSION STEP...: runs `STEP... TMP`, which leaves the binary at TMP; one rename then
+# puts it in the cache, so an interrupted build never leaves a file that looks finished.
+build() {
+  local name="$1" version="$2" start=$SECONDS; shift 2
+  local out="$BIN/$name-v$version"
+  echo ">> building $name v$version"
+  "$@" "$out.tmp"
+  mv "$out.tmp" "$out"
+  echo ">> $name built in $((SECONDS - start))s"
+}
+
+# fresh_work NAME VERSION: prints an empty directory for that build's wrapper module.
+fresh_work() {
+  local work="$CACHE/work/$1-v$2"
+  rm -rf "$work"; mkdir -p "$work"
+  echo "$work"
+}
+
+k8s_cmd() { # k8s_cmd NAME TMP
   k8s_module
-  echo ">> building $name v$K8S_VERSION (first time only, takes minutes)"
   # Without these the binaries report v0.0.0-master and version-skew checks misfire.
   (cd "$K8S_WORK" && go build -trimpath -ldflags "-s -w \
       -X k8s.io/component-base/version.gitVersion=v$K8S_VERSION \
@@ -99,27 +116,19 @@ build_k8s_cmd() { # build_k8s_cmd NAME
       -X k8s.io/client-go/pkg/version.gitVersion=v$K8S_VERSION \
       -X k8s.io/client-go/pkg/version.gitMajor=1 \
       -X k8s.io/client-go/pkg/version.gitMinor=$minor" \
-      -o "$out.tmp" "k8s.io/kubernetes/cmd/$name")
-  mv "$out.tmp" "$out"
-  echo ">> $name built in $((SECONDS - start))s"
+      -o "$2" "k8s.io/kubernetes/cmd/$1")
 }
 
-build_etcd() {
-  local out="$BIN/etcd-v$ETCD_VERSION" work="$CACHE/work/etcd-v$ETCD_VERSION" start=$SECONDS
-  echo ">> building etcd v$ETCD_VERSION"
-  rm -rf "$work"; mkdir -p "$work"
+etcd_cmd() { # etcd_cmd TMP
+  local work; work="$(fresh_work etcd "$ETCD_VERSION")"
   # `go install` refuses etcd because its go.mod has replace directives; a wrapper module does not.
   printf 'module cqltest.dev/etcdbin\n\ngo 1.25\n\nrequire go.etcd.io/etcd/server/v3 v%s\n' "$ETCD_VERSION" >"$work/go.mod"
   printf '//go:build tools\n\npackage etcdbin\n\nimport _ "go.etcd.io/etcd/server/v3"\n' >"$work/tools.go"
-  (cd "$work" && go mod tidy && go build -trimpath -ldflags "-s -w" -o "$out.tmp" go.etcd.io/etcd/server/v3)
-  mv "$out.tmp" "$out"
-  echo ">> etcd built in $((SECONDS - start))s"
+  (cd "$work" && go mod tidy && go build -trimpath -ldflags "-s -w" -o "$1" go.etcd.io/etcd/server/v3)
 }
 
-build_helm() {
-  local out="$BIN/helm-v$HELM_VERSION" work="$CACHE/work/helm-v$HELM_VERSION" start=$SECONDS
-  echo ">> building helm v$HELM_VERSION"
-  rm -rf "$work"; mkdir -p "$work"
+helm_cmd() { # helm_cmd TMP
+  local work; work="$(fresh_work helm "$HELM_VERSION")"
   # helm's Makefile stamps its version and the Kubernetes version `helm template` assumes
   # (.Capabilities.KubeVersion; else 1.20); `go install` alone would skip both.
   local kv; kv="$(GOFLAGS= go mod download -json "helm.sh/helm/v3@v$HELM_VERSION" \
@@ -133,14 +142,13 @@ build_helm() {
       -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMajor=1 \
       -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMinor=$client_minor" \
     "helm.sh/helm/v3/cmd/helm@v$HELM_VERSION"
-  mv "$work/helm" "$out"
-  echo ">> helm built in $((SECONDS - start))s"
+  mv "$work/helm" "$1"
 }
 
-etcd_ok || build_etcd
-helm_ok || build_helm
-apiserver_ok || build_k8s_cmd kube-apiserver
-kubectl_ok || build_k8s_cmd kubectl
+etcd_ok || build etcd "$ETCD_VERSION" etcd_cmd
+helm_ok || build helm "$HELM_VERSION" helm_cmd
+apiserver_ok || build kube-apiserver "$K8S_VERSION" k8s_cmd kube-apiserver
+kubectl_ok || build kubectl "$K8S_VERSION" k8s_cmd kubectl
 for check in etcd_ok helm_ok apiserver_ok kubectl_ok; do
   "$check" || { echo "error: ${check%_ok} was built but does not report the pinned version" >&2; exit 1; }
 done
