@@ -20,7 +20,8 @@ import pytest
 from aiocql import AsyncCluster, AsyncSession, IdempotentRetryPolicy
 from cassandra import ConsistencyLevel, ReadTimeout, WriteTimeout
 from cassandra.cluster import NoHostAvailable
-from cassandra.query import BatchStatement
+from cassandra.policies import RetryPolicy, WhiteListRoundRobinPolicy, WriteType
+from cassandra.query import BatchStatement, BatchType
 from cqltest.local import ClusterInfo, LocalCluster
 
 pytestmark = [pytest.mark.cassandra]
@@ -195,3 +196,149 @@ async def test_node_killed_during_quorum_load(
     allowed = {"ok", ReadTimeout.__name__, WriteTimeout.__name__}
     assert set(outcomes) <= allowed, outcomes
     assert outcomes["ok"] / sum(outcomes.values()) > 0.99, outcomes
+
+
+class RecordingRetryPolicy(IdempotentRetryPolicy):
+    """aiocql's policy unchanged, with each timeout decision it makes written down."""
+
+    def __init__(self) -> None:
+        super().__init__(max_retries=1)
+        self.decisions: list[tuple[str, Any, int | None, int, int]] = []
+
+    def on_read_timeout(
+        self,
+        query: Any,
+        consistency: int,
+        required_responses: int,
+        received_responses: int,
+        data_retrieved: bool,
+        retry_num: int,
+    ) -> tuple[int, Any]:
+        decision = super().on_read_timeout(
+            query, consistency, required_responses, received_responses, data_retrieved, retry_num
+        )
+        self.decisions.append(("read", query, None, retry_num, decision[0]))
+        return decision
+
+    def on_write_timeout(
+        self,
+        query: Any,
+        consistency: int,
+        write_type: int,
+        required_responses: int,
+        received_responses: int,
+        retry_num: int,
+    ) -> tuple[int, Any]:
+        decision = super().on_write_timeout(
+            query, consistency, write_type, required_responses, received_responses, retry_num
+        )
+        self.decisions.append(("write", query, write_type, retry_num, decision[0]))
+        return decision
+
+
+@pytest.mark.timeout(300)
+async def test_hung_replica_server_timeouts_and_idempotent_batch_retry(
+    cluster_multi: tuple[LocalCluster, ClusterInfo],
+) -> None:
+    """A frozen replica (SIGSTOP) is still believed alive by the coordinator, so requests that
+    need it end in the server's own ReadTimeout/WriteTimeout, the same object from execute
+    and from a stream, and the retry policy repeats only the idempotent batch, once."""
+    local, info = cluster_multi
+    coordinator, victim = info.datacenters["dc1"]
+    policy = RecordingRetryPolicy()
+    delivered: list[BaseException] = []
+    async with AsyncCluster(
+        [coordinator],
+        port=info.port,
+        load_balancing_policy=WhiteListRoundRobinPolicy([coordinator]),
+        retry_policy=policy,
+        default_timeout=30,
+    ) as cluster:
+        session = await cluster.connect()
+        await session.execute(
+            "CREATE KEYSPACE IF NOT EXISTS aiocql_hung WITH replication = "
+            "{'class': 'NetworkTopologyStrategy', 'dc1': 2}",
+            timeout=60,
+        )
+        await session.execute(
+            "CREATE TABLE IF NOT EXISTS aiocql_hung.wide (p int, c int, v int, PRIMARY KEY (p, c))",
+            timeout=60,
+        )
+        insert = await session.prepare("INSERT INTO aiocql_hung.wide (p, c, v) VALUES (?, ?, ?)")
+        select = await session.prepare("SELECT c FROM aiocql_hung.wide WHERE p = ?")
+        insert.consistency_level = ConsistencyLevel.LOCAL_QUORUM
+        select.consistency_level = ConsistencyLevel.LOCAL_QUORUM  # both dc1 replicas
+        await session.execute_concurrent([(insert, (1, c, c)) for c in range(50)])
+
+        def batch(idempotent: bool) -> BatchStatement:
+            b = BatchStatement(
+                batch_type=BatchType.UNLOGGED, consistency_level=ConsistencyLevel.LOCAL_QUORUM
+            )
+            # several partitions: a one-partition batch is a SIMPLE write to the server
+            for p in range(2, 5):
+                b.add(insert, (p, 0, 0))
+            b.is_idempotent = idempotent
+            return b
+
+        idempotent_batch, plain_batch = batch(True), batch(False)
+        remove = session.add_listener(
+            lambda event: delivered.append(event.error) if event.error is not None else None
+        )
+        await asyncio.to_thread(local.pause_node, victim)
+        try:
+            assert local.status()[victim] == "PAUSED"
+            started = time.monotonic()
+            outcomes = await asyncio.gather(
+                session.execute(select, (1,)),
+                collect_rows(session, select, (1,)),
+                session.execute(insert, (9, 0, 0)),
+                session.execute_batch(idempotent_batch),
+                session.execute_batch(plain_batch),
+                return_exceptions=True,
+            )
+            elapsed = time.monotonic() - started
+        finally:
+            remove()
+            await asyncio.to_thread(local.resume_node, victim)
+            # resumes at once; wait until the coordinator and it see each other UP again
+            await asyncio.to_thread(local.start_node, victim)
+        await session.close()
+
+    from_execute, from_stream, simple_write, retried_batch, plain_batch_error = outcomes
+    print(f"hung replica: {[type(o).__name__ for o in outcomes]} in {elapsed:.1f}s")
+    assert type(from_execute) is ReadTimeout, repr(from_execute)
+    assert type(from_stream) is ReadTimeout, repr(from_stream)
+    for write in (simple_write, retried_batch, plain_batch_error):
+        assert type(write) is WriteTimeout, repr(write)
+    # the very objects the driver delivered, from every entry point (listeners saw the same)
+    assert all(any(o is d for d in delivered) for o in outcomes)
+
+    by_query: dict[int, list[tuple[str, int | None, int, int]]] = {}
+    for kind, query, write_type, retry_num, decision in policy.decisions:
+        by_query.setdefault(id(query), []).append((kind, write_type, retry_num, decision))
+    retry, rethrow = RetryPolicy.RETRY, RetryPolicy.RETHROW
+    assert by_query[id(idempotent_batch)] == [
+        ("write", WriteType.UNLOGGED_BATCH, 0, retry),
+        ("write", WriteType.UNLOGGED_BATCH, 1, rethrow),
+    ]
+    assert by_query[id(plain_batch)] == [("write", WriteType.UNLOGGED_BATCH, 0, rethrow)]
+    # the bound INSERT and both reads: each gave up at once (not idempotent / too few replicas)
+    others = [
+        d
+        for key, ds in by_query.items()
+        for d in ds
+        if key not in (id(idempotent_batch), id(plain_batch))
+    ]
+    assert sorted(others, key=repr) == sorted(
+        [
+            ("write", WriteType.SIMPLE, 0, rethrow),
+            ("read", None, 0, rethrow),
+            ("read", None, 0, rethrow),
+        ],
+        key=repr,
+    )
+
+
+async def collect_rows(session: AsyncSession, query: Any, parameters: Any) -> list[Any]:
+    async with session.stream(query, parameters, page_size=10) as rows:
+        return [row async for row in rows]

@@ -146,7 +146,7 @@ def _describe(spec: ClusterSpec) -> str:
 @_NAME
 @_OUTPUT
 def status(name: str, output: str) -> None:
-    """Show each node's address, datacenter, rack, pid and UP/DOWN state."""
+    """Show each node's address, datacenter, rack, pid and UP/DOWN/PAUSED state."""
     local = LocalCluster.load(name)
     states = local.status()
     rows = [
@@ -157,7 +157,7 @@ def status(name: str, output: str) -> None:
             "rack": node.plan.rack,
             "seed": node.plan.seed,
             "jmx_port": node.plan.jmx_port,
-            "pid": node.pid if states[node.plan.address] == "UP" else None,
+            "pid": node.pid if states[node.plan.address] != "DOWN" else None,
             "status": states[node.plan.address],
         }
         for node in local.state.nodes
@@ -170,7 +170,7 @@ def status(name: str, output: str) -> None:
     for column in columns:
         table.add_column(column)
     for row in rows:
-        style = "green" if row["status"] == "UP" else "red"
+        style = {"UP": "green", "PAUSED": "yellow"}.get(str(row["status"]), "red")
         table.add_row(*(str(row[c] if row[c] is not None else "-") for c in columns), style=style)
     _out.print(table)
 
@@ -217,7 +217,7 @@ def list_clusters(output: str) -> None:
 def _node_command(
     verb: str, done: str, doc: str, action: Callable[[LocalCluster, str], None]
 ) -> None:
-    """Register ``cqltest cluster VERB NODE [--name NAME]`` (stop and kill differ only here)."""
+    """Register ``cqltest cluster VERB NODE [--name NAME]`` (the verbs differ only here)."""
 
     @cluster.command(name=verb, help=doc)
     @click.argument("node")
@@ -234,6 +234,15 @@ _node_command(
     LocalCluster.stop_node,
 )
 _node_command("kill", "killed", "Kill NODE with SIGKILL, like a crash.", LocalCluster.kill_node)
+_node_command(
+    "pause",
+    "paused",
+    "Freeze NODE with SIGSTOP: it keeps its sockets but answers nothing, like a hung machine.",
+    LocalCluster.pause_node,
+)
+_node_command(
+    "resume", "resumed", "Let a paused NODE run again (SIGCONT).", LocalCluster.resume_node
+)
 
 
 @cluster.command()

@@ -261,15 +261,17 @@ class LocalCluster:
         )
 
     def status(self) -> dict[str, str]:
-        """``address -> "UP"|"DOWN"``: UP when the node's process runs and its CQL port answers."""
-        return {
-            node.plan.address: (
-                "UP"
-                if self._running(node) and nodes.port_open(node.plan.address, NATIVE_PORT)
-                else "DOWN"
-            )
-            for node in self.state.nodes
-        }
+        """``address -> "UP"|"DOWN"|"PAUSED"``: UP when the node's process runs and its CQL port
+        answers, PAUSED when it is frozen by :meth:`pause_node`."""
+        return {node.plan.address: self._node_status(node) for node in self.state.nodes}
+
+    def _node_status(self, node: state.NodeState) -> str:
+        pid = self._live_pid(node)
+        if pid is None:
+            return "DOWN"
+        if nodes.is_paused(pid):
+            return "PAUSED"
+        return "UP" if nodes.port_open(node.plan.address, NATIVE_PORT) else "DOWN"
 
     # ----------------------------------------------------------------- lifecycle
 
@@ -327,12 +329,33 @@ class LocalCluster:
         if pid:
             nodes.kill(pid, self._marker(node.plan))
 
+    def pause_node(self, address: str) -> None:
+        """Freeze one node with SIGSTOP: its sockets stay open but it answers nothing, so peers
+        and clients see a hung machine (requests time out) until the failure detector convicts
+        it, rather than the refused connections of a dead one."""
+        node = self._node(address)
+        pid = self._live_pid(node)
+        if pid:
+            nodes.signal_node(pid, signal.SIGSTOP)
+            # the group stop reaches the JVM's threads asynchronously
+            deadline = time.monotonic() + 10
+            while not nodes.is_paused(pid) and time.monotonic() < deadline:
+                time.sleep(0.02)
+
+    def resume_node(self, address: str) -> None:
+        """Let a paused node run again (SIGCONT)."""
+        node = self._node(address)
+        pid = self._live_pid(node)
+        if pid:
+            nodes.signal_node(pid, signal.SIGCONT)
+
     def stop(self, timeout: float = 30.0) -> None:
         """Stop every node (data kept); nodes are signalled together and then awaited."""
         running = [node for node in self.state.nodes if self._running(node)]
         for node in running:
             assert node.pid is not None
             nodes.signal_node(node.pid, signal.SIGTERM)
+            nodes.signal_node(node.pid, signal.SIGCONT)  # a paused node must run to drain
         for node in running:
             assert node.pid is not None
             if not nodes.wait_exit(node.pid, self._marker(node.plan), timeout):

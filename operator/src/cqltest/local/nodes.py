@@ -63,6 +63,15 @@ def is_running(pid: int | None, marker: str) -> bool:
     return marker.encode() in cmdline
 
 
+def is_paused(pid: int) -> bool:
+    """True if the process is stopped by a signal (SIGSTOP): state ``T`` in /proc/PID/stat."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[-1].split()[0] == "T"
+
+
 def find_pid(marker: str) -> int | None:
     """The pid of a running process whose command line contains ``marker`` (lost state files)."""
     for entry in Path("/proc").iterdir():
@@ -91,6 +100,7 @@ def stop(pid: int, marker: str, timeout: float = 30.0) -> None:
     if not is_running(pid, marker):
         return
     signal_node(pid, signal.SIGTERM)
+    signal_node(pid, signal.SIGCONT)  # a paused (SIGSTOPped) node must run to handle SIGTERM
     if not wait_exit(pid, marker, timeout):
         kill(pid, marker)
 
