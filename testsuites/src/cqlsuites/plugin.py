@@ -313,11 +313,8 @@ def suite_params(suite_env: SuiteEnv) -> Mapping[str, Any]:
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
 async def cql_cluster(suite_env: SuiteEnv) -> AsyncIterator[AsyncCluster]:
     """The aiocql cluster for the contact points, credentials and CA the launcher gave."""
-    cluster = connect.new_cluster(suite_env)
-    try:
+    async with connect.new_cluster(suite_env) as cluster:
         yield cluster
-    finally:
-        await cluster.close()
 
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
@@ -325,11 +322,8 @@ async def cql_session(
     cql_cluster: AsyncCluster, cqlsuites_reporter: SuiteReporter
 ) -> AsyncIterator[AsyncSession]:
     """A session without a keyspace; every request on it counts in the suite's metrics."""
-    session = await connect.connect(cql_cluster, cqlsuites_reporter.stats)
-    try:
+    async with await connect.connect(cql_cluster, cqlsuites_reporter.stats) as session:
         yield session
-    finally:
-        await session.close()
 
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
