@@ -3,9 +3,10 @@
 The operator's tests must run against the real API machinery (admission, CEL, structural
 pruning, the status subresource, server-side dry-run), not a mock, and the machine has neither
 Docker nor kind. So this module starts the two binaries built by
-`scripts/install-control-plane.sh` on loopback, with certificates generated here, and writes an
-admin kubeconfig. There is no kubelet and no controller-manager: Jobs never get Pods, namespaces
-never finish deleting, nothing is garbage-collected; tests play those parts through the status
+`scripts/install-control-plane.sh` on loopback, with certificates issued by
+``cqltest.local.certs`` (the project's one certificate builder), and writes an admin
+kubeconfig. There is no kubelet and no controller-manager: Jobs never get Pods, namespaces never
+finish deleting, nothing is garbage-collected; tests play those parts through the status
 subresource.
 
 Usage: ``with ControlPlane.start() as cp: cp.kubectl("get", "ns")`` or the session fixture
@@ -17,7 +18,6 @@ from __future__ import annotations
 import base64
 import contextlib
 import ctypes
-import datetime
 import http.client
 import ipaddress
 import os
@@ -36,10 +36,11 @@ from typing import Any
 
 import yaml
 from cqltest.errors import CqltestError, SetupError
+from cqltest.local import certs
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from cryptography.x509.oid import ExtendedKeyUsageOID
 
 INSTALL_HINT = "run `make control-plane` (scripts/install-control-plane.sh)"
 BINARIES = ("etcd", "kube-apiserver", "kubectl", "helm")
@@ -77,60 +78,6 @@ def find_binaries(directory: Path | None = None) -> dict[str, Path]:
 # ---------------------------------------------------------------------------- certificates
 
 
-def _key_pem(key: ec.EllipticCurvePrivateKey) -> bytes:
-    return key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    )
-
-
-def _issue(
-    subject: x509.Name,
-    *,
-    ca: tuple[x509.Certificate, ec.EllipticCurvePrivateKey] | None,
-    usage: x509.ObjectIdentifier | None = None,
-    sans: Sequence[x509.GeneralName] = (),
-) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
-    """A certificate for `subject`, self-signed as a CA when `ca` is None (TinyCA's shape)."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    now = datetime.datetime.now(datetime.UTC)
-    issuer_name, signer = (subject, key) if ca is None else (ca[0].subject, ca[1])
-    is_ca = ca is None
-    # A CA only signs; a leaf signs handshakes and (RSA-era habit TinyCA keeps) enciphers keys.
-    key_usage = dict.fromkeys(
-        ("content_commitment", "data_encipherment", "key_agreement", "encipher_only"), False
-    )
-    key_usage |= {"decipher_only": False, "digital_signature": True}
-    key_usage |= {"key_encipherment": not is_ca, "key_cert_sign": is_ca, "crl_sign": is_ca}
-    builder = (
-        x509.CertificateBuilder()
-        .subject_name(subject)
-        .issuer_name(issuer_name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        # Backdated so a clock step between generation and use cannot make it "not yet valid".
-        .not_valid_before(now - datetime.timedelta(hours=1))
-        .not_valid_after(now + datetime.timedelta(days=7))
-        .add_extension(x509.BasicConstraints(ca=is_ca, path_length=None), critical=True)
-        .add_extension(x509.KeyUsage(**key_usage), critical=True)
-    )
-    if usage is not None:
-        builder = builder.add_extension(x509.ExtendedKeyUsage([usage]), critical=False)
-    if sans:
-        builder = builder.add_extension(x509.SubjectAlternativeName(list(sans)), critical=False)
-    return builder.sign(signer, hashes.SHA256()), key
-
-
-def _name(common_name: str, *organizations: str) -> x509.Name:
-    attrs = [x509.NameAttribute(NameOID.ORGANIZATION_NAME, org) for org in organizations]
-    return x509.Name([*attrs, x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
-
-
-def _pem(cert: x509.Certificate) -> bytes:
-    return cert.public_bytes(serialization.Encoding.PEM)
-
-
 @dataclass(frozen=True)
 class Pki:
     """File paths of everything the apiserver and its clients need to trust each other."""
@@ -148,42 +95,37 @@ class Pki:
     @classmethod
     def generate(cls, directory: Path, *, admin_user: str = "admin") -> Pki:
         """Three separate trust roots as envtest has: serving CA, client CA, SA signing key."""
-        directory.mkdir(parents=True, exist_ok=True)
-        serving_ca = _issue(_name("cqltest-serving-ca", "cqltest"), ca=None)
-        serving = _issue(
-            _name("localhost"),
-            ca=serving_ca,
-            usage=ExtendedKeyUsageOID.SERVER_AUTH,
-            sans=[
-                x509.DNSName("localhost"),
-                x509.IPAddress(ipaddress.IPv4Address("127.0.0.1")),
-            ],
+        serving_ca = certs.new_ca(certs.subject("cqltest-serving-ca"))
+        serving = certs.issue(
+            serving_ca,
+            certs.subject("localhost", ()),
+            sans=[x509.DNSName("localhost"), x509.IPAddress(ipaddress.IPv4Address("127.0.0.1"))],
+            usages=[ExtendedKeyUsageOID.SERVER_AUTH],
         )
-        client_ca = _issue(_name("cqltest-client-ca", "cqltest"), ca=None)
+        client_ca = certs.new_ca(certs.subject("cqltest-client-ca"))
         # system:masters bypasses RBAC: the admin of a throwaway cluster.
-        admin = _issue(
-            _name(admin_user, "system:masters"),
-            ca=client_ca,
-            usage=ExtendedKeyUsageOID.CLIENT_AUTH,
+        admin = certs.issue(
+            client_ca,
+            certs.subject(admin_user, ("system:masters",)),
+            usages=[ExtendedKeyUsageOID.CLIENT_AUTH],
         )
         sa_key = ec.generate_private_key(ec.SECP256R1())
+        pem, key_pem = certs.certificate_pem, certs.private_pem
         files: dict[str, bytes] = {
-            "serving-ca.crt": _pem(serving_ca[0]),
-            "apiserver.crt": _pem(serving[0]),
-            "apiserver.key": _key_pem(serving[1]),
-            "client-ca.crt": _pem(client_ca[0]),
-            "client-ca.key": _key_pem(client_ca[1]),
-            "admin.crt": _pem(admin[0]),
-            "admin.key": _key_pem(admin[1]),
+            "serving-ca.crt": pem(serving_ca[0]),
+            "apiserver.crt": pem(serving[0]),
+            "apiserver.key": key_pem(serving[1]),
+            "client-ca.crt": pem(client_ca[0]),
+            "client-ca.key": key_pem(client_ca[1]),
+            "admin.crt": pem(admin[0]),
+            "admin.key": key_pem(admin[1]),
             "sa.pub": sa_key.public_key().public_bytes(
                 serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
             ),
-            "sa.key": _key_pem(sa_key),
+            "sa.key": key_pem(sa_key),
         }
         for filename, data in files.items():
-            path = directory / filename
-            path.write_bytes(data)
-            path.chmod(0o600)
+            certs.write_private(directory / filename, data)
         return cls(
             serving_ca=directory / "serving-ca.crt",
             serving_cert=directory / "apiserver.crt",
@@ -202,18 +144,16 @@ class Pki:
         For tests that must go through RBAC, e.g. as the operator's ServiceAccount-like user
         bound to the chart's ClusterRole, instead of the all-powerful admin.
         """
-        ca_key = serialization.load_pem_private_key(self.client_ca_key.read_bytes(), None)
-        assert isinstance(ca_key, ec.EllipticCurvePrivateKey)
-        ca_cert = x509.load_pem_x509_certificate(self.client_ca.read_bytes())
-        cert, key = _issue(
-            _name(user, *groups), ca=(ca_cert, ca_key), usage=ExtendedKeyUsageOID.CLIENT_AUTH
+        cert, key = certs.issue(
+            certs.load_ca(self.client_ca, self.client_ca_key),
+            certs.subject(user, groups),
+            usages=[ExtendedKeyUsageOID.CLIENT_AUTH],
         )
         stem = "".join(c if c.isalnum() else "-" for c in user)
         cert_path = self.client_ca.parent / f"user-{stem}.crt"
         key_path = self.client_ca.parent / f"user-{stem}.key"
-        cert_path.write_bytes(_pem(cert))
-        key_path.touch(mode=0o600)
-        key_path.write_bytes(_key_pem(key))
+        cert_path.write_bytes(certs.certificate_pem(cert))
+        certs.write_private(key_path, certs.private_pem(key))
         return cert_path, key_path
 
 
