@@ -250,7 +250,9 @@ async def test_backpressure_and_loop_lag(acluster: AsyncCluster) -> None:
         stats = session.stats()
         assert stats.in_flight_high_water == 8
         assert stats.completed >= 3000
-        assert max(lags) < 0.5, f"event loop blocked for {max(lags):.3f}s"
+        # A loop blocked by the driver would stall for its borrow-connection wait (the request
+        # timeout, 10 s); a loaded 2-core machine alone has stalled it for ~0.5 s.
+        assert max(lags) < 2.0, f"event loop blocked for {max(lags):.3f}s"
     finally:
         await session.close()
 
