@@ -17,7 +17,8 @@ stream and through the driver's own paging (``for row in session.execute(...)``)
 rows/s and peak RSS growth of each.
 
 Starts its own 1-node local cluster (cqltest.local, tmp root, destroyed at exit) unless
-``--contact-point`` is given. Prints JSON with ``--json``.
+``--contact-point`` is given, and splits the CPUs between that node and this process
+(``--no-pin`` to share them). Prints JSON with ``--json``.
 """
 
 from __future__ import annotations
@@ -544,8 +545,35 @@ def execute_concurrent(session: Any, statements: list[tuple[Any, Any]]) -> None:
 # ---------------------------------------------------------------------------- main
 
 
+def pin(pid: int, cpus: set[int]) -> int:
+    """Pin every thread of ``pid`` to ``cpus``; threads it starts later inherit the mask."""
+    pinned = 0
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try:
+            os.sched_setaffinity(int(tid), cpus)
+            pinned += 1
+        except OSError:
+            pass  # the thread exited meanwhile
+    return pinned
+
+
+def split_cpus() -> tuple[set[int], set[int]] | None:
+    """(server CPUs, client CPUs): the first half for the node, the rest for this process.
+
+    The client and the co-located node otherwise fight over the same cores, and the kernel's
+    migrations and the node's bursts land on whichever variant is running: the noise then
+    swamps a difference of a few microseconds per request. Split, each side has its own cores,
+    as a test pod and a Cassandra pod would.
+    """
+    allowed = sorted(os.sched_getaffinity(0))
+    if len(allowed) < 2:
+        return None
+    half = len(allowed) // 2
+    return set(allowed[:half]), set(allowed[half:])
+
+
 @contextmanager
-def local_cluster(progress: Callable[[str], None]) -> Any:
+def local_cluster(progress: Callable[[str], None], pin_cpus: bool) -> Any:
     from cqltest.local import ClusterSpec, DatacenterSpec, LocalCluster
 
     root = tempfile.mkdtemp(prefix="aiocql-bench-")
@@ -554,7 +582,18 @@ def local_cluster(progress: Callable[[str], None]) -> Any:
     try:
         progress("starting a 1-node local cluster ...")
         info = cluster.start(timeout=180)
-        yield info.contact_points[0], info.port, "dc1"
+        split = split_cpus() if pin_cpus else None
+        if split is not None:
+            server, client = split
+            pid = cluster.state.nodes[0].pid
+            assert pid is not None
+            threads = pin(pid, server)
+            pin(os.getpid(), client)
+            progress(
+                f"pinned the node ({threads} threads) to CPUs {sorted(server)}, "
+                f"this process to {sorted(client)}"
+            )
+        yield info.contact_points[0], info.port, "dc1", split
     finally:
         cluster.destroy()
 
@@ -592,6 +631,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--page-size", type=int, default=5000)
     parser.add_argument("--stream-rounds", type=int, default=2)
     parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument(
+        "--no-pin",
+        dest="pin",
+        action="store_false",
+        help="do not split the CPUs between the node it starts and this process",
+    )
     args = parser.parse_args(argv)
     for name in (
         "rounds",
@@ -608,8 +653,13 @@ def main(argv: list[str] | None = None) -> int:
     def progress(message: str) -> None:
         print(message, file=sys.stderr, flush=True)
 
-    async def run(contact_point: str, port: int, local_dc: str) -> dict[str, Any]:
+    async def run(
+        contact_point: str, port: int, local_dc: str, split: tuple[set[int], set[int]] | None
+    ) -> dict[str, Any]:
         report: dict[str, Any] = {"environment": environment()}
+        report["environment"]["pinned"] = (
+            None if split is None else {"server": sorted(split[0]), "client": sorted(split[1])}
+        )
         if args.mode in ("ops", "all"):
             report["wrapper_only"] = await wrapper_only(100_000, args.concurrency)
             report.update(
@@ -637,10 +687,10 @@ def main(argv: list[str] | None = None) -> int:
         return report
 
     if args.contact_point:
-        report = asyncio.run(run(args.contact_point, args.port, args.local_dc))
+        report = asyncio.run(run(args.contact_point, args.port, args.local_dc, None))
     else:
-        with local_cluster(progress) as (contact_point, port, local_dc):
-            report = asyncio.run(run(contact_point, port, local_dc))
+        with local_cluster(progress, args.pin) as (contact_point, port, local_dc, split):
+            report = asyncio.run(run(contact_point, port, local_dc, split))
     if args.json:
         print(json.dumps(report, indent=2))
     else:
