@@ -44,13 +44,14 @@ def cluster_single(cassandra_root: Path) -> Iterator[ClusterInfo]:
 
 @pytest.fixture(scope="session")
 def cluster_multi(cassandra_root: Path) -> Iterator[tuple[LocalCluster, ClusterInfo]]:
-    """3 nodes over 2 DCs (dc1: 2 nodes on racks r1, r2; dc2: 1 node).
+    """3 nodes over 2 DCs (dc1: 2 nodes on racks r1, r2; dc2: 1 node), internode TLS on.
 
     Tests that stop or kill a node must start it again before returning (try/finally).
     """
     spec = ClusterSpec(
         name="multi",
         datacenters=[DatacenterSpec("dc1", 2, ["r1", "r2"]), DatacenterSpec("dc2", 1)],
+        internode_tls=True,
     )
     with _started(spec, cassandra_root) as started:
         yield started

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import contextlib
+import socket
+import ssl
 import uuid
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from cassandra import ConsistencyLevel, ReadTimeout, Unavailable
@@ -12,6 +15,7 @@ from cassandra.cluster import EXEC_PROFILE_DEFAULT, Cluster, ExecutionProfile, S
 from cassandra.policies import DCAwareRoundRobinPolicy, WhiteListRoundRobinPolicy
 from cassandra.query import SimpleStatement
 from cqltest.local import ClusterInfo, LocalCluster
+from cqltest.local.topology import STORAGE_PORT
 
 pytestmark = [pytest.mark.cassandra, pytest.mark.timeout(600)]
 
@@ -141,3 +145,41 @@ def test_two_clusters_side_by_side(
             peers = {str(r.peer) for r in session.execute("SELECT peer FROM system.peers_v2")}
         assert peers == set(info.contact_points) - {info.contact_points[0]}
     assert names == {"single", "multi"}
+
+
+def test_internode_traffic_is_mutual_tls(cluster_multi: tuple[LocalCluster, ClusterInfo]) -> None:
+    """Every storage port speaks TLS with a CA-signed certificate and admits only peers that
+    present one; the cluster being UP shows the nodes talk to each other that way."""
+    local, info = cluster_multi
+    ca_path = local.state.ca_path
+    assert ca_path is not None
+    assert set(local.status().values()) == {"UP"}
+    for address in [a for dc in info.datacenters.values() for a in dc]:
+        as_peer = _tls_context(ca_path)
+        as_peer.load_cert_chain(local.node_files(address).keystore)
+        peer = _handshake(as_peer, address)
+        assert ("IP Address", address) in peer["subjectAltName"]
+        with pytest.raises((ssl.SSLError, ConnectionError)):
+            _handshake(_tls_context(ca_path), address)
+
+
+def _tls_context(ca_path: str) -> ssl.SSLContext:
+    context = ssl.create_default_context(cafile=ca_path)
+    context.check_hostname = False  # the nodes do not check endpoints either
+    return context
+
+
+def _handshake(context: ssl.SSLContext, address: str) -> Any:
+    """TLS to the storage port and one byte each way; the node's certificate."""
+    with (
+        socket.create_connection((address, STORAGE_PORT), timeout=10) as raw,
+        context.wrap_socket(raw) as tls,
+    ):
+        # TLS 1.3 reports a rejected client certificate only on the first read
+        tls.sendall(b"\0")
+        try:
+            if not tls.recv(1):
+                raise ConnectionError("closed by the node")
+        except TimeoutError:
+            pass  # accepted: the node waits for a whole internode frame
+        return tls.getpeercert()
