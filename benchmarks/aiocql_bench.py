@@ -578,7 +578,7 @@ def local_cluster(progress: Callable[[str], None], pin_cpus: bool) -> Any:
 
     root = tempfile.mkdtemp(prefix="aiocql-bench-")
     spec = ClusterSpec(name="aiocql-bench", datacenters=[DatacenterSpec("dc1", 1)], heap="512M")
-    cluster = LocalCluster.create(spec, root=root)
+    cluster = LocalCluster.create(spec, root=root, owned=True)
     try:
         progress("starting a 1-node local cluster ...")
         info = cluster.start(timeout=180)

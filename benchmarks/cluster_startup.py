@@ -56,7 +56,9 @@ def measure(name: str, datacenters: list[DatacenterSpec], jvm_options: list[str]
     with tempfile.TemporaryDirectory(prefix="cqltest-bench-") as root:
         created = time.monotonic()
         cluster = LocalCluster.create(
-            ClusterSpec(name=name, datacenters=datacenters, jvm_options=jvm_options), root=root
+            ClusterSpec(name=name, datacenters=datacenters, jvm_options=jvm_options),
+            root=root,
+            owned=True,
         )
         create_seconds = time.monotonic() - created
         try:

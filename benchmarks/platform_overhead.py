@@ -123,7 +123,7 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory(prefix="cqltest-overhead-cluster-") as root:
         spec = ClusterSpec(name="overhead", datacenters=[DatacenterSpec("dc1", 1)])
-        cluster = LocalCluster.create(spec, root=root)
+        cluster = LocalCluster.create(spec, root=root, owned=True)
         try:
             info = cluster.start(timeout=180)
             result = measure(info.contact_points[0], info.port, args.suites, args.runs)

@@ -20,7 +20,8 @@ START_TIMEOUT = 180.0
 
 @contextlib.contextmanager
 def _started(spec: ClusterSpec, root: Path) -> Iterator[tuple[LocalCluster, ClusterInfo]]:
-    cluster = LocalCluster.create(spec, root=root)
+    # owned: if this pytest process is killed, the next session reaps the nodes
+    cluster = LocalCluster.create(spec, root=root, owned=True)
     try:
         info = cluster.start(timeout=START_TIMEOUT)
         yield cluster, info

@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import sys
 import uuid
+from pathlib import Path
 
+import psutil
 import pytest
 from cassandra.cluster import Cluster
-from cqltest.local import ClusterInfo
+from cqltest.local import ClusterInfo, LocalCluster
 
 pytestmark = [pytest.mark.cassandra, pytest.mark.timeout(300)]
 
@@ -36,3 +44,46 @@ def test_single_node_crud(cluster_single: ClusterInfo) -> None:
         session.execute(f"DROP KEYSPACE {keyspace}")
     finally:
         cluster.shutdown()
+
+
+ORPHAN_MAKER = """
+import json, os, signal, sys
+from cqltest.local import ClusterSpec, DatacenterSpec, LocalCluster
+spec = ClusterSpec(name="orphan", datacenters=[DatacenterSpec("dc1", 1)])
+cluster = LocalCluster.create(spec, root=sys.argv[1], owned=True)
+cluster.start(timeout=180)
+print(json.dumps({"pid": cluster.state.nodes[0].pid}), flush=True)
+os.kill(os.getpid(), signal.SIGKILL)  # dies like a crashed `cqltest run`, no cleanup at all
+"""
+
+
+def test_owned_cluster_of_a_killed_process_is_reaped(tmp_path: Path) -> None:
+    child = subprocess.run(
+        [sys.executable, "-c", ORPHAN_MAKER, str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert child.returncode == -signal.SIGKILL, child.stderr[-3000:]
+    jvm = json.loads(child.stdout)["pid"]
+    directory = tmp_path / "orphan"
+    try:
+        assert psutil.pid_exists(jvm), "the node should have outlived its owner"
+        assert str(directory) in LocalCluster.reap_orphans()
+        assert not psutil.pid_exists(jvm) or psutil.Process(jvm).status() == "zombie"
+        assert not directory.exists()
+        assert str(directory) not in LocalCluster.reap_orphans()
+    finally:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            psutil.Process(jvm).kill()
+
+
+def test_a_live_owners_cluster_is_not_reaped(
+    cluster_single: ClusterInfo, cassandra_root: Path
+) -> None:
+    # cluster_single is owned by this pytest process, which is alive
+    state = LocalCluster.load("single", root=cassandra_root).state
+    assert state.owner is not None
+    assert state.owner.pid == os.getpid()
+    assert str(cassandra_root / "single") not in LocalCluster.reap_orphans()
+    assert LocalCluster.exists("single", root=cassandra_root)

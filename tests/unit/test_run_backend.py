@@ -26,12 +26,13 @@ from cqltest.model import SuiteSpec, TestRunStatus, parse_testrun
 
 
 class FakeCluster:
-    """Stands in for a LocalCluster: ready at once, records teardowns."""
+    """Stands in for a LocalCluster: ready at once, records teardowns and releases."""
 
     name: str | None = "fake"
 
     def __init__(self) -> None:
         self.teardowns = 0
+        self.releases = 0
 
     def start(self, timeout: float, on_event: Any) -> Connection:
         on_event("fake node: ready")
@@ -39,6 +40,9 @@ class FakeCluster:
 
     def teardown(self) -> None:
         self.teardowns += 1
+
+    def release(self) -> None:
+        self.releases += 1
 
 
 def _run(
@@ -94,6 +98,7 @@ def test_command_exit_codes_decide_and_teardown_runs(tmp_path: Path) -> None:
     assert "kaput" in (suites["bad"].reason or "")
     assert suites["after"].phase == "Skipped"
     assert fake.teardowns == 1
+    assert fake.releases == 0
     assert status.cluster is not None
     assert status.cluster.state == "TornDown"
 
@@ -103,6 +108,7 @@ def test_teardown_on_success_keeps_a_failed_run(tmp_path: Path) -> None:
                      teardown="OnSuccess")  # fmt: skip
     assert run.execute().phase == "Failed"
     assert fake.teardowns == 0
+    assert fake.releases == 1  # kept: no longer reaped when this process exits
 
 
 def test_environment_contract_reaches_the_suite(tmp_path: Path) -> None:
@@ -195,6 +201,7 @@ def test_keep_cluster_overrides_policy(tmp_path: Path) -> None:
     )
     assert run.execute().phase == "Succeeded"
     assert fake.teardowns == 0
+    assert fake.releases == 1
 
 
 def test_pure_helpers() -> None:

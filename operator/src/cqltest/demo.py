@@ -56,7 +56,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="cqltest-demo-") as root:
         started = time.monotonic()
         try:
-            local = LocalCluster.create(spec, root=root)
+            local = LocalCluster.create(spec, root=root, owned=True)
         except CqltestError as error:
             console.print(f"[red]error:[/red] {error}")
             return error.exit_code

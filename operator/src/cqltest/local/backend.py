@@ -82,6 +82,9 @@ class ClusterHandle(Protocol):
 
     def teardown(self) -> None: ...
 
+    def release(self) -> None:
+        """The run is over and ``teardown`` was not called: the cluster stays (policy)."""
+
 
 class ProvisionedCluster:
     """A real LocalCluster created for this run from ``spec.cluster``."""
@@ -117,7 +120,9 @@ class ProvisionedCluster:
                 heap=local_heap(self.spec.resources.heap if self.spec.resources else None),
             )
             on_event(f"creating cluster {self.name} (fetching jars on first use)")
-            self._cluster = LocalCluster.create(local, root=self.root)
+            # owned: if this process dies mid-run, the next cluster created on the machine
+            # reaps this one instead of leaving its JVMs running
+            self._cluster = LocalCluster.create(local, root=self.root, owned=True)
         info = self._cluster.start(
             timeout=timeout, on_event=lambda node, message: on_event(f"{node}: {message}")
         )
@@ -138,6 +143,12 @@ class ProvisionedCluster:
             cluster = self._cluster
         if cluster is not None:
             cluster.destroy()
+
+    def release(self) -> None:
+        with self._lock:
+            cluster = self._cluster
+        if cluster is not None:
+            cluster.disown()
 
 
 class AttachedCluster:
@@ -175,6 +186,9 @@ class AttachedCluster:
 
     def teardown(self) -> None:
         """An existing cluster is never deleted."""
+
+    def release(self) -> None:
+        """Nothing of it was ever this run's."""
 
 
 def existing_password(existing: ExistingCluster) -> str | None:
@@ -293,6 +307,9 @@ class LocalRun:
                 if self.spec.cluster.teardown == "Always":
                     self.teardown_cluster()
                 raise
+            finally:
+                if not self._torn_down:
+                    self.handle.release()
 
     def results(self) -> dict[str, SuiteResult]:
         """Each suite's result from its latest attempt that wrote one (JUnit is built from them)."""

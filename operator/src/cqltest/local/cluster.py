@@ -115,11 +115,16 @@ class LocalCluster:
     # ----------------------------------------------------------------- construction
 
     @classmethod
-    def create(cls, spec: ClusterSpec, root: Path | str | None = None) -> LocalCluster:
+    def create(
+        cls, spec: ClusterSpec, root: Path | str | None = None, *, owned: bool = False
+    ) -> LocalCluster:
         """Validate, fetch what is missing, and write every node's files; starts nothing.
 
-        Nothing is left behind if this raises.
+        ``owned``: the cluster is this process's throwaway; if the process dies without
+        destroying it (SIGKILL, a crash), the next ``create`` on this machine reaps it. Keep a
+        cluster past its owner with :meth:`disown`. Nothing is left behind if this raises.
         """
+        cls.reap_orphans()
         validate_name(spec.name)
         validate_datacenters(spec.datacenters)
         validate_heap(spec.heap)
@@ -151,6 +156,7 @@ class LocalCluster:
                 version=version,
                 subnet=subnet,
                 nodes=[state.NodeState(plan) for plan in plans],
+                owner=state.Owner.current() if owned else None,
             )
             cluster = cls(directory, cluster_state)
             cluster._write_node_files()
@@ -163,6 +169,27 @@ class LocalCluster:
         finally:
             creating.unlink(missing_ok=True)
         return cluster
+
+    @classmethod
+    def reap_orphans(cls) -> builtins.list[str]:
+        """Destroy every owned cluster on this machine whose owner process is gone; their
+        directories (names are returned)."""
+        reaped = []
+        for directory in state.claimed_cluster_dirs():
+            try:
+                orphan = cls(directory, state.load(directory))
+            except (InputError, ValueError, KeyError, TypeError, OSError):
+                continue  # being created, or written by another version: not ours to judge
+            owner = orphan.state.owner
+            if owner is not None and not owner.alive():
+                orphan.destroy()
+                reaped.append(str(directory))
+        return reaped
+
+    def disown(self) -> None:
+        """Keep this cluster after its owner exits (``cqltest run --keep-cluster``)."""
+        self.state.owner = None
+        state.save(self.directory, self.state)
 
     @classmethod
     def load(cls, name: str, root: Path | str | None = None) -> LocalCluster:
@@ -618,7 +645,7 @@ def build_class_archive(version: str | None = None, timeout: float = 300.0) -> P
     partial = target.with_name(f"{target.stem}.{os.getpid()}.partial")
     with tempfile.TemporaryDirectory(prefix="cqltest-cds-") as tmp:
         spec = ClusterSpec(name="cds", jvm_options=[f"-XX:ArchiveClassesAtExit={partial}"])
-        archiving = LocalCluster.create(spec, root=tmp)
+        archiving = LocalCluster.create(spec, root=tmp, owned=True)
         try:
             archiving.start(timeout=timeout)
             # SIGTERM: the JVM runs its exit path, which is where it writes the archive.

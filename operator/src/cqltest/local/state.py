@@ -46,6 +46,31 @@ class NodeState:
         return cls(NodePlan(**data), pid)
 
 
+@dataclass(frozen=True)
+class Owner:
+    """The process a throwaway cluster lives and dies with (pid and start time, since pids
+    are reused)."""
+
+    pid: int
+    started: int
+
+    @classmethod
+    def current(cls) -> Owner:
+        return cls(os.getpid(), _start_time(os.getpid()) or 0)
+
+    def alive(self) -> bool:
+        return _start_time(self.pid) == self.started
+
+
+def _start_time(pid: int) -> int | None:
+    """Field 22 of /proc/PID/stat: clock ticks after boot at which the process started."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return int(stat.rsplit(")", 1)[-1].split()[19])
+
+
 @dataclass
 class ClusterState:
     spec: ClusterSpec
@@ -55,6 +80,7 @@ class ClusterState:
     username: str | None = None
     password: str | None = None
     ca_path: str | None = None
+    owner: Owner | None = None
 
     def to_dict(self) -> dict[str, Any]:
         spec = asdict(self.spec)
@@ -66,6 +92,7 @@ class ClusterState:
             "username": self.username,
             "password": self.password,
             "ca_path": self.ca_path,
+            "owner": None if self.owner is None else asdict(self.owner),
         }
 
     @classmethod
@@ -80,6 +107,7 @@ class ClusterState:
             username=data.get("username"),
             password=data.get("password"),
             ca_path=data.get("ca_path"),
+            owner=Owner(**data["owner"]) if data.get("owner") else None,
         )
 
 
@@ -149,6 +177,16 @@ def claim_subnet(cluster_dir: Path, is_free: Callable[[int], bool]) -> int:
             claim.write_text(str(cluster_dir.resolve()) + "\n", encoding="utf-8")
             return subnet
     raise InputError("no free loopback subnet 127.0.X.0/24 is left (1..254 are all in use)")
+
+
+def claimed_cluster_dirs() -> list[Path]:
+    """The directories of every cluster holding a subnet claim on this machine (any root)."""
+    with _claims_lock() as directory:
+        owners = []
+        for claim in directory.iterdir():
+            if claim.name.isdigit() and _claim_is_live(claim):
+                owners.append(Path(claim.read_text(encoding="utf-8").strip()))
+        return owners
 
 
 def release_subnet(subnet: int, cluster_dir: Path) -> None:
