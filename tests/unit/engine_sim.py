@@ -10,11 +10,12 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from cqltest.engine import (
     Action,
     AttemptObserved,
+    AttemptState,
     CancelSuite,
     ClusterObserved,
     Finish,
@@ -175,14 +176,19 @@ class Simulation:
         return scripts[min(attempt, len(scripts)) - 1] if scripts else Script()
 
     def _end(
-        self, suite: str, attempt: int, state: str, res: SuiteResult | None, reason: str | None
+        self,
+        suite: str,
+        attempt: int,
+        state: AttemptState,
+        res: SuiteResult | None,
+        reason: str | None,
     ) -> None:
         attempts = self.attempts[suite]
         for i, a in enumerate(attempts):
             if a.attempt == attempt and a.state == "Running":
                 attempts[i] = replace(
                     a, state=state, finished_at=self.now, result=res, reason=reason
-                )  # type: ignore[call-overload]
+                )
         self._ends.pop((suite, attempt), None)
 
     def _advance_world(self) -> None:
@@ -202,4 +208,4 @@ class Simulation:
                 if res is None and script.state != "Error":
                     outcome = "passed" if script.state == "Succeeded" else "failed"
                     res = result(suite, attempt, outcome)
-                self._end(suite, attempt, script.state, res, None)
+                self._end(suite, attempt, cast(AttemptState, script.state), res, None)
