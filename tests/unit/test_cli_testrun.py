@@ -155,3 +155,14 @@ def test_the_group_maps_errors_to_exit_codes() -> None:
     outcome = CliRunner().invoke(root, ["fail"])
     assert outcome.exit_code == 7
     assert outcome.stderr == "error: it broke\n"
+
+
+def test_run_without_a_jdk_is_a_setup_error_before_anything_starts(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    outcome = CliRunner(env={"JAVA_HOME": str(tmp_path / "no-jdk"), "CQLTEST_HOME": str(home)})
+    result = outcome.invoke(main, ["run", str(EXAMPLES / "smoke.yaml"), "--output", "json"])
+    assert result.exit_code == 2, result.output
+    assert "JAVA_HOME" in result.stderr
+    assert "no bin/java" in result.stderr
+    assert result.stdout == ""
+    assert not home.exists()  # no cluster, no run directory

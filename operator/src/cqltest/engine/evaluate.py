@@ -296,7 +296,8 @@ def _outcome(views: list[SuiteView], stop: Stop | None) -> Outcome | None:
         return None
     bad = [v for v in views if v.phase != "Passed"]
     if not bad:  # even if a stop came in after the last suite passed: the work is done
-        return Outcome("Succeeded", "AllSuitesPassed", f"all {len(views)} suites passed")
+        passed = "the suite passed" if len(views) == 1 else f"all {len(views)} suites passed"
+        return Outcome("Succeeded", "AllSuitesPassed", passed)
     if stop is not None:
         return Outcome(stop.phase, stop.reason, stop.message)
     failed = [v for v in bad if v.phase != "Skipped"]

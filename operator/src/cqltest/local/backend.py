@@ -90,6 +90,12 @@ class ProvisionedCluster:
     """A real LocalCluster created for this run from ``spec.cluster``."""
 
     def __init__(self, cluster: ClusterSpec, run: str, root: Path | None) -> None:
+        from cqltest.local import jars
+
+        # Checked before anything starts: a missing or wrong JDK and an unknown Cassandra
+        # version are setup errors (exit 2) with nothing provisioned, not a failed run.
+        jars.resolve_version(cluster.server_version)
+        jars.find_java()
         self.spec = cluster
         self.run = run
         self.root = root
