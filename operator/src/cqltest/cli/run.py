@@ -136,11 +136,13 @@ def _styled(phase: str) -> Text:
 
 
 def suites_table(status: TestRunStatus, *, final: bool) -> Table:
-    """One row per suite: wave, phase, attempts, tests, latency, duration, reason."""
+    """One row per suite: wave, phase, attempts, tests, latency, duration.
+
+    Reasons are not a column: a stderr tail or a long message would wrap every row into an
+    unreadable block, so :func:`report` prints them whole under the table."""
     table = Table(box=None, pad_edge=False, header_style="bold")
     for column in ("WAVE", "SUITE", "PHASE", "TRY", "TESTS", "FAILED", "OPS", "P99 MS", "TIME"):
         table.add_column(column, justify="right" if column not in ("SUITE", "PHASE") else "left")
-    table.add_column("REASON", overflow="fold")
     for suite in sorted(status.suites, key=lambda s: s.wave):
         tests = suite.tests
         m = suite.metrics
@@ -155,7 +157,6 @@ def suites_table(status: TestRunStatus, *, final: bool) -> Table:
             str(m.operations) if m is not None and m.operations is not None else "-",
             f"{p99:.1f}" if p99 is not None else "-",
             f"{suite.duration_seconds:.1f}s" if suite.duration_seconds is not None else "-",
-            suite.reason or "",
         )
     return table
 
@@ -185,6 +186,12 @@ def report(name: str, status: TestRunStatus) -> Group:
                 f"{t.passed} passed, {t.failed} failed, {t.errors} errors, {t.skipped} skipped"
             )
         )
+    reasons = [s for s in sorted(status.suites, key=lambda s: s.wave) if s.reason]
+    if reasons:
+        parts.append(Text("\nReasons:", style="bold"))
+        for with_reason in reasons:
+            name, reason = with_reason.name, with_reason.reason or ""
+            parts.append(Text.assemble((f"  {name}: ", "bold"), reason))
     failures = [(s.name, f) for s in status.suites for f in s.failures]
     if failures:
         parts.append(Text("\nFailures:", style="bold red"))
