@@ -65,17 +65,17 @@ def test_owned_cluster_of_a_killed_process_is_reaped(tmp_path: Path) -> None:
         timeout=300,
     )
     assert child.returncode == -signal.SIGKILL, child.stderr[-3000:]
-    jvm = json.loads(child.stdout)["pid"]
+    jvm = psutil.Process(json.loads(child.stdout)["pid"])  # pinned to its start time
     directory = tmp_path / "orphan"
     try:
-        assert psutil.pid_exists(jvm), "the node should have outlived its owner"
-        assert str(directory) in LocalCluster.reap_orphans()
-        assert not psutil.pid_exists(jvm) or psutil.Process(jvm).status() == "zombie"
+        assert jvm.is_running(), "the node should have outlived its owner"
+        # asserted by effect: another process on this machine may reap it first
+        LocalCluster.reap_orphans()
+        assert not jvm.is_running() or jvm.status() == psutil.STATUS_ZOMBIE
         assert not directory.exists()
-        assert str(directory) not in LocalCluster.reap_orphans()
     finally:
         with contextlib.suppress(psutil.NoSuchProcess):
-            psutil.Process(jvm).kill()
+            jvm.kill()  # psutil refuses if the pid now belongs to another process
 
 
 def test_a_live_owners_cluster_is_not_reaped(

@@ -110,6 +110,7 @@ def up(
         version=version,
         heap=heap,
     )
+    LocalCluster.reap_orphans()  # a crashed run's cluster of this name is not to be resumed
     resumed = LocalCluster.exists(name)
     if resumed:
         local = LocalCluster.load(name)

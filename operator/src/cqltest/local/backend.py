@@ -12,6 +12,7 @@ suites and tears down per policy, and the partial status is returned like any ot
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import re
 import signal
@@ -52,6 +53,8 @@ EventCallback = Callable[[str], None]
 """Provisioning progress, e.g. ``node1: answering CQL``; shown while the cluster starts."""
 POLL_SECONDS = 0.2
 _CLUSTER_NAME_MAX = 40
+
+log = logging.getLogger("cqltest.local")
 
 
 def cqltest_home() -> Path:
@@ -112,6 +115,8 @@ class ProvisionedCluster:
         with self._lock:
             if self._cancelled:
                 raise RuntimeError("the run was interrupted before the cluster was created")
+            # a crashed earlier run's cluster is reaped first, so its name is free again
+            LocalCluster.reap_orphans()
             self.name = free_cluster_name(self.run, LocalCluster.list(self.root))
             local = LocalSpec(
                 name=self.name,
@@ -127,8 +132,11 @@ class ProvisionedCluster:
             )
             on_event(f"creating cluster {self.name} (fetching jars on first use)")
             # owned: if this process dies mid-run, the next cluster created on the machine
-            # reaps this one instead of leaving its JVMs running
-            self._cluster = LocalCluster.create(local, root=self.root, owned=True)
+            # reaps this one instead of leaving its JVMs running; but a cluster meant to be
+            # kept whatever happens (teardown Never, --keep-cluster) is never anyone's orphan
+            self._cluster = LocalCluster.create(
+                local, root=self.root, owned=self.spec.teardown != "Never"
+            )
         info = self._cluster.start(
             timeout=timeout, on_event=lambda node, message: on_event(f"{node}: {message}")
         )
@@ -315,7 +323,10 @@ class LocalRun:
                 raise
             finally:
                 if not self._torn_down:
-                    self.handle.release()
+                    try:
+                        self.handle.release()
+                    except OSError as exc:  # never hide the run's outcome behind this
+                        log.warning("could not mark the kept cluster as kept: %s", exc)
 
     def results(self) -> dict[str, SuiteResult]:
         """Each suite's result from its latest attempt that wrote one (JUnit is built from them)."""

@@ -181,13 +181,21 @@ class LocalCluster:
             except (InputError, ValueError, KeyError, TypeError, OSError):
                 continue  # being created, or written by another version: not ours to judge
             owner = orphan.state.owner
-            if owner is not None and not owner.alive():
+            if owner is None or owner.alive():
+                continue
+            try:
                 orphan.destroy()
-                reaped.append(str(directory))
+            except OSError:
+                continue  # another process reaping it at the same time; never fail a create
+            reaped.append(str(directory))
         return reaped
 
     def disown(self) -> None:
-        """Keep this cluster after its owner exits (``cqltest run --keep-cluster``)."""
+        """Keep this cluster after its owner exits (a kept cluster of ``cqltest run``).
+
+        Nothing to do if the cluster is gone already (``cqltest cluster down`` meanwhile)."""
+        if self.state.owner is None or not (self.directory / state.STATE_FILE).exists():
+            return
         self.state.owner = None
         state.save(self.directory, self.state)
 
@@ -311,6 +319,7 @@ class LocalCluster:
         timeout passes, the nodes this call started are killed and ClusterError carries the log
         tail.
         """
+        self._resume_paused(self.state.nodes, on_event)
         targets = [node for node in self.state.nodes if not self._running(node)]
         started = self._launch(targets, on_event)
         try:
@@ -331,8 +340,9 @@ class LocalCluster:
         """Start one stopped node and wait until it and every running peer see each other UP."""
         node = self._node(address)
         targets = [] if self._running(node) else [node]
-        started = self._launch(targets, on_event)
         running = [n for n in self.state.nodes if n is node or self._running(n)]
+        self._resume_paused(running, on_event)
+        started = self._launch(targets, on_event)
         try:
             with probe.quiet_driver():
                 self._wait_ready(running, started, timeout, on_event)
@@ -398,6 +408,16 @@ class LocalCluster:
         state.release_subnet(self.state.subnet, self.directory)
 
     # ----------------------------------------------------------------- internals
+
+    def _resume_paused(
+        self, candidates: builtins.list[state.NodeState], on_event: ProgressCallback | None
+    ) -> None:
+        """A paused node counts as running but would never answer: starting means resuming."""
+        for node in candidates:
+            pid = self._live_pid(node)
+            if pid and nodes.is_paused(pid):
+                nodes.signal_node(pid, signal.SIGCONT)
+                _emit(on_event, node.plan.name, "resumed (it was paused)")
 
     def _launch(
         self, targets: builtins.list[state.NodeState], on_event: ProgressCallback | None
@@ -564,15 +584,17 @@ class LocalCluster:
         for a moment after the DROP the setup's own login still works; a client connecting then
         would see the well-known superuser alive.
         """
-        deadline = time.monotonic() + 30
         for node in self.state.nodes:
+            deadline = time.monotonic() + 30
             while True:
                 try:
                     cluster, _ = probe.connect_one(
                         node.plan.address, NATIVE_PORT, _DEFAULT_CREDENTIALS, ca_path, timeout=10
                     )
-                except NoHostAvailable as exc:
-                    if any(isinstance(e, AuthenticationFailed) for e in _host_errors(exc)):
+                except Exception as exc:
+                    if isinstance(exc, NoHostAvailable) and any(
+                        isinstance(e, AuthenticationFailed) for e in _host_errors(exc)
+                    ):
                         break
                     if time.monotonic() > deadline:
                         raise ClusterError(

@@ -64,12 +64,16 @@ def is_running(pid: int | None, marker: str) -> bool:
 
 
 def is_paused(pid: int) -> bool:
-    """True if the process is stopped by a signal (SIGSTOP): state ``T`` in /proc/PID/stat."""
+    """True if every thread of the process is stopped by a signal (SIGSTOP): state ``T``.
+
+    A JVM's threads take the group stop one by one, and any of them may still answer a
+    request until it has: the main thread alone says little."""
     try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
+        tasks = list(Path(f"/proc/{pid}/task").iterdir())
+        states = [(task / "stat").read_text().rsplit(")", 1)[-1].split()[0] for task in tasks]
     except OSError:
         return False
-    return stat.rsplit(")", 1)[-1].split()[0] == "T"
+    return bool(states) and all(state == "T" for state in states)
 
 
 def find_pid(marker: str) -> int | None:

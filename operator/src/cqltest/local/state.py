@@ -114,12 +114,17 @@ class ClusterState:
 def save(directory: Path, state: ClusterState) -> None:
     """Write atomically and private (the file holds the superuser password)."""
     path = directory / STATE_FILE
-    tmp = path.with_suffix(".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        json.dump(state.to_dict(), handle, indent=2)
-        handle.write("\n")
-    tmp.replace(path)
+    # a temp name of its own: a run's provisioning thread and its main thread (or the CLI in
+    # another process) may save at the same moment
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{STATE_FILE}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump(state.to_dict(), handle, indent=2)
+            handle.write("\n")
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 def load(directory: Path) -> ClusterState:
