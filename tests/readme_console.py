@@ -154,6 +154,10 @@ def _parse_block(body: list[str], first_line: int, *, cassandra: bool) -> list[E
 
 def check_programs(command: str, line_no: int) -> None:
     """Refuse a command running a program outside :data:`PROGRAMS` (or one bash cannot parse)."""
+    if "$(" in command or "`" in command:
+        raise ReadmeFormatError(
+            f"README.md:{line_no}: {command!r}: no command substitution in README examples"
+        )
     try:
         lexer = shlex.shlex(command, posix=True, punctuation_chars=True)
         lexer.whitespace_split = True
