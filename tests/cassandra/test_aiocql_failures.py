@@ -199,40 +199,25 @@ async def test_node_killed_during_quorum_load(
 
 
 class RecordingRetryPolicy(IdempotentRetryPolicy):
-    """aiocql's policy unchanged, with each timeout decision it makes written down."""
+    """aiocql's policy unchanged, with each timeout decision it makes written down.
+
+    The driver passes everything but the statement by keyword (``retry_num=...,
+    **response.info``), which is what the recording reads."""
 
     def __init__(self) -> None:
         super().__init__(max_retries=1)
         self.decisions: list[tuple[str, Any, int | None, int, int]] = []
 
-    def on_read_timeout(
-        self,
-        query: Any,
-        consistency: int,
-        required_responses: int,
-        received_responses: int,
-        data_retrieved: bool,
-        retry_num: int,
-    ) -> tuple[int, Any]:
-        decision = super().on_read_timeout(
-            query, consistency, required_responses, received_responses, data_retrieved, retry_num
-        )
-        self.decisions.append(("read", query, None, retry_num, decision[0]))
-        return decision
+    def on_read_timeout(self, query: Any, **info: Any) -> tuple[int, Any]:
+        return self._record("read", query, super().on_read_timeout(query, **info), info)
 
-    def on_write_timeout(
-        self,
-        query: Any,
-        consistency: int,
-        write_type: int,
-        required_responses: int,
-        received_responses: int,
-        retry_num: int,
+    def on_write_timeout(self, query: Any, **info: Any) -> tuple[int, Any]:
+        return self._record("write", query, super().on_write_timeout(query, **info), info)
+
+    def _record(
+        self, kind: str, query: Any, decision: tuple[int, Any], info: dict[str, Any]
     ) -> tuple[int, Any]:
-        decision = super().on_write_timeout(
-            query, consistency, write_type, required_responses, received_responses, retry_num
-        )
-        self.decisions.append(("write", query, write_type, retry_num, decision[0]))
+        self.decisions.append((kind, query, info.get("write_type"), info["retry_num"], decision[0]))
         return decision
 
 
