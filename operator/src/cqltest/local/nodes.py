@@ -54,13 +54,22 @@ def is_running(pid: int | None, marker: str) -> bool:
         return False
     try:
         cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
-        stat = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
         return False
-    # Field 3 of /proc/PID/stat, after the parenthesised command name, is the state.
-    if stat.rsplit(")", 1)[-1].split()[0] in ("Z", "X"):
+    fields = stat_fields(Path(f"/proc/{pid}/stat"))
+    if fields is None or fields[0] in ("Z", "X"):
         return False
     return marker.encode() in cmdline
+
+
+def stat_fields(path: Path) -> list[str] | None:
+    """The fields of a /proc/.../stat file from field 3 (the state) on, or None if it is gone.
+
+    The command name before them is parenthesised and may itself hold spaces and ')'."""
+    try:
+        return path.read_text().rsplit(")", 1)[-1].split()
+    except OSError:
+        return None
 
 
 def is_paused(pid: int) -> bool:
@@ -70,10 +79,10 @@ def is_paused(pid: int) -> bool:
     request until it has: the main thread alone says little."""
     try:
         tasks = list(Path(f"/proc/{pid}/task").iterdir())
-        states = [(task / "stat").read_text().rsplit(")", 1)[-1].split()[0] for task in tasks]
     except OSError:
         return False
-    return bool(states) and all(state == "T" for state in states)
+    states = [stat_fields(task / "stat") for task in tasks]
+    return bool(states) and all(fields is not None and fields[0] == "T" for fields in states)
 
 
 def find_pid(marker: str) -> int | None:

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from cqltest.errors import InputError
+from cqltest.local.nodes import stat_fields
 from cqltest.local.topology import SUBNET_RANGE, ClusterSpec, DatacenterSpec, NodePlan
 
 STATE_FILE = "cluster.json"
@@ -64,11 +65,8 @@ class Owner:
 
 def _start_time(pid: int) -> int | None:
     """Field 22 of /proc/PID/stat: clock ticks after boot at which the process started."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    return int(stat.rsplit(")", 1)[-1].split()[19])
+    fields = stat_fields(Path(f"/proc/{pid}/stat"))
+    return None if fields is None else int(fields[19])
 
 
 @dataclass
