@@ -118,6 +118,19 @@ async def test_all_nodes_down_raises_no_host_available_fast(
     assert time.monotonic() - started < 5
 
 
+async def create_table(session: AsyncSession, table: str, replication: dict[str, int]) -> None:
+    """``table`` is ``keyspace.name (columns...)``; its keyspace gets NetworkTopologyStrategy
+    with ``replication`` (DC name -> RF). Schema changes on several nodes take a while."""
+    keyspace = table.split(".", 1)[0]
+    factors = ", ".join(f"'{dc}': {rf}" for dc, rf in replication.items())
+    await session.execute(
+        f"CREATE KEYSPACE IF NOT EXISTS {keyspace} WITH replication = "
+        f"{{'class': 'NetworkTopologyStrategy', {factors}}}",
+        timeout=60,
+    )
+    await session.execute(f"CREATE TABLE IF NOT EXISTS {table}", timeout=60)
+
+
 async def stream_all(session: AsyncSession) -> None:
     async with session.stream("SELECT * FROM system.peers", page_size=10) as rows:
         async for _ in rows:
@@ -142,13 +155,8 @@ async def test_node_killed_during_quorum_load(
         retry_policy=IdempotentRetryPolicy(max_retries=1),
     ) as cluster:
         session = await cluster.connect()
-        await session.execute(
-            "CREATE KEYSPACE IF NOT EXISTS aiocql_quorum WITH replication = "
-            "{'class': 'NetworkTopologyStrategy', 'dc1': 2, 'dc2': 1}",
-            timeout=60,
-        )
-        await session.execute(
-            "CREATE TABLE IF NOT EXISTS aiocql_quorum.kv (k int PRIMARY KEY, v int)", timeout=60
+        await create_table(
+            session, "aiocql_quorum.kv (k int PRIMARY KEY, v int)", {"dc1": 2, "dc2": 1}
         )
         insert = await session.prepare("INSERT INTO aiocql_quorum.kv (k, v) VALUES (?, ?)")
         select = await session.prepare("SELECT v FROM aiocql_quorum.kv WHERE k = ?")
@@ -240,14 +248,8 @@ async def test_hung_replica_server_timeouts_and_idempotent_batch_retry(
         default_timeout=30,
     ) as cluster:
         session = await cluster.connect()
-        await session.execute(
-            "CREATE KEYSPACE IF NOT EXISTS aiocql_hung WITH replication = "
-            "{'class': 'NetworkTopologyStrategy', 'dc1': 2}",
-            timeout=60,
-        )
-        await session.execute(
-            "CREATE TABLE IF NOT EXISTS aiocql_hung.wide (p int, c int, v int, PRIMARY KEY (p, c))",
-            timeout=60,
+        await create_table(
+            session, "aiocql_hung.wide (p int, c int, v int, PRIMARY KEY (p, c))", {"dc1": 2}
         )
         insert = await session.prepare("INSERT INTO aiocql_hung.wide (p, c, v) VALUES (?, ?, ?)")
         select = await session.prepare("SELECT c FROM aiocql_hung.wide WHERE p = ?")

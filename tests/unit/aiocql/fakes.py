@@ -9,6 +9,7 @@ completing thread, and ``clear_callbacks`` detaches them.
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -154,3 +155,20 @@ class FakeDriverSession:
 
     def shutdown(self) -> None:
         self.shutdown_calls += 1
+
+
+async def cancel_and_check_released(
+    task: asyncio.Future[Any], rf: FakeResponseFuture, session: Any
+) -> None:
+    """Cancel ``task`` (awaiting ``rf``): the cancellation propagates, and the request's driver
+    callbacks, its in-flight slot and a cancellation count are all settled."""
+    task.cancel()
+    try:
+        await task
+    except asyncio.CancelledError:
+        pass
+    else:
+        raise AssertionError("the cancelled task finished instead of raising CancelledError")
+    assert not rf.has_callbacks
+    assert session.in_flight == 0
+    assert session.stats().cancellations == 1

@@ -20,7 +20,7 @@ from aiocql import (
     StreamClosedError,
 )
 from cassandra.cluster import NoHostAvailable
-from fakes import FakeDriverSession, FakeResponseFuture
+from fakes import FakeDriverSession, FakeResponseFuture, cancel_and_check_released
 from test_bridge_races import wait_for_requests
 
 Make = Callable[..., tuple[AsyncSession, FakeDriverSession]]
@@ -163,13 +163,7 @@ async def test_cancellation_mid_stream_clears_callbacks_and_stops(make_session: 
     task = asyncio.ensure_future(consume())
     await wait_for_requests(driver, 2)
     await asyncio.sleep(0.01)
-    task.cancel()
-    with pytest.raises(asyncio.CancelledError):
-        await task
-    stalled = driver.futures[1]
-    assert not stalled.has_callbacks
-    assert session.in_flight == 0
-    assert session.stats().cancellations == 1
+    await cancel_and_check_released(task, driver.futures[1], session)
     requests = len(driver.futures)
     await asyncio.sleep(0.05)
     assert len(driver.futures) == requests == 2
