@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Builds the real control-plane binaries the operator tests run against (etcd,
-# kube-apiserver) and the clients the project drives (kubectl, helm), from public Go
+# Builds the real control-plane binaries localkube and the operator tests run on (etcd,
+# kube-apiserver, kube-controller-manager, kube-scheduler) and the clients the project drives (kubectl, helm), from public Go
 # modules only, into a cache keyed by version. A second run checks the binaries' reported
 # versions and exits in well under a second without needing Go at all.
 #
@@ -35,16 +35,20 @@ reports() { # reports BINARY EXPECTED ARGS...
 etcd_ok()      { reports "$BIN/etcd-v$ETCD_VERSION" "etcd Version: $ETCD_VERSION" --version; }
 apiserver_ok() { reports "$BIN/kube-apiserver-v$K8S_VERSION" "Kubernetes v$K8S_VERSION" --version; }
 kubectl_ok()   { reports "$BIN/kubectl-v$K8S_VERSION" "Client Version: v$K8S_VERSION" version --client; }
+kcm_ok()       { reports "$BIN/kube-controller-manager-v$K8S_VERSION" "Kubernetes v$K8S_VERSION" --version; }
+sched_ok()     { reports "$BIN/kube-scheduler-v$K8S_VERSION" "Kubernetes v$K8S_VERSION" --version; }
 helm_ok()      { reports "$BIN/helm-v$HELM_VERSION" "v$HELM_VERSION" version --template '{{.Version}}'; }
 
 link_all() {
   ln -sfn "kube-apiserver-v$K8S_VERSION" "$BIN/kube-apiserver"
   ln -sfn "kubectl-v$K8S_VERSION" "$BIN/kubectl"
+  ln -sfn "kube-controller-manager-v$K8S_VERSION" "$BIN/kube-controller-manager"
+  ln -sfn "kube-scheduler-v$K8S_VERSION" "$BIN/kube-scheduler"
   ln -sfn "etcd-v$ETCD_VERSION" "$BIN/etcd"
   ln -sfn "helm-v$HELM_VERSION" "$BIN/helm"
 }
 
-if etcd_ok && apiserver_ok && kubectl_ok && helm_ok; then
+if etcd_ok && apiserver_ok && kubectl_ok && kcm_ok && sched_ok && helm_ok; then
   link_all
   echo "control plane binaries ready in $BIN (cached)"
   exit 0
@@ -81,7 +85,7 @@ k8s_module() {
   } >"$K8S_WORK/go.mod"
   # Importing the main packages only makes `go mod tidy` record their dependencies; the build
   # tag keeps this file out of every real build (a program is not an importable package).
-  printf '//go:build tools\n\npackage k8sbins\n\nimport (\n\t_ "k8s.io/kubernetes/cmd/kube-apiserver"\n\t_ "k8s.io/kubernetes/cmd/kubectl"\n)\n' \
+  printf '//go:build tools\n\npackage k8sbins\n\nimport (\n\t_ "k8s.io/kubernetes/cmd/kube-apiserver"\n\t_ "k8s.io/kubernetes/cmd/kubectl"\n\t_ "k8s.io/kubernetes/cmd/kube-controller-manager"\n\t_ "k8s.io/kubernetes/cmd/kube-scheduler"\n)\n' \
     >"$K8S_WORK/tools.go"
   (cd "$K8S_WORK" && go mod tidy)
   k8s_module_ready=1
@@ -149,7 +153,9 @@ etcd_ok || build etcd "$ETCD_VERSION" etcd_cmd
 helm_ok || build helm "$HELM_VERSION" helm_cmd
 apiserver_ok || build kube-apiserver "$K8S_VERSION" k8s_cmd kube-apiserver
 kubectl_ok || build kubectl "$K8S_VERSION" k8s_cmd kubectl
-for check in etcd_ok helm_ok apiserver_ok kubectl_ok; do
+kcm_ok || build kube-controller-manager "$K8S_VERSION" k8s_cmd kube-controller-manager
+sched_ok || build kube-scheduler "$K8S_VERSION" k8s_cmd kube-scheduler
+for check in etcd_ok helm_ok apiserver_ok kubectl_ok kcm_ok sched_ok; do
   "$check" || { echo "error: ${check%_ok} was built but does not report the pinned version" >&2; exit 1; }
 done
 link_all
