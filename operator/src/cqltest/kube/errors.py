@@ -1,0 +1,13 @@
+"""The one error hierarchy of ``cqltest.kube``: what went wrong talking to Kubernetes or Helm."""
+
+from __future__ import annotations
+
+from cqltest.errors import CqltestError
+
+
+class KubeError(CqltestError):
+    """The apiserver refused or failed a request the operator needed; the message says which."""
+
+
+class HelmError(KubeError):
+    """``helm`` failed to install or uninstall a run's cluster release; carries helm's stderr."""

@@ -1,0 +1,222 @@
+"""Create-or-get, list, delete and patch for the objects a TestRun owns, as plain dicts.
+
+The engine's idempotency rests on two facts kept here: creating an object that already exists
+returns the existing one (so a restarted operator re-applying ``StartSuite`` finds the Job it
+made before the crash), and deleting a missing object succeeds (so teardown can be repeated).
+Objects come back as the JSON the apiserver sent, never as client models, so the pure code that
+reads them (``engine.world``) is tested with the same shapes the apiserver produces.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from kubernetes.client.exceptions import ApiException
+
+from cqltest.kube.client import Kube
+from cqltest.kube.errors import KubeError
+
+GROUP = "cqltest.dev"
+VERSION = "v1alpha1"
+PLURAL = "testruns"
+K8SSANDRA = ("k8ssandra.io", "v1alpha1", "k8ssandraclusters")
+
+
+def _json(kube: Kube, obj: Any) -> dict[str, Any]:
+    if isinstance(obj, dict):
+        return obj
+    data: dict[str, Any] = kube.api.sanitize_for_serialization(obj)
+    return data
+
+
+def _fail(what: str, exc: ApiException) -> KubeError:
+    return KubeError(f"{what}: {exc.status} {exc.reason}: {(exc.body or '')[:500]}")
+
+
+def _path(kind: str, namespace: str) -> str:
+    plural = {"Job": "jobs", "ConfigMap": "configmaps", "Secret": "secrets", "Pod": "pods"}[kind]
+    group = "/apis/batch/v1" if kind == "Job" else "/api/v1"
+    return f"{group}/namespaces/{namespace}/{plural}"
+
+
+def create_or_get(kube: Kube, manifest: dict[str, Any]) -> dict[str, Any]:
+    """Create ``manifest`` (Job, ConfigMap, Secret); if its name exists, return the existing one."""
+    kind = manifest["kind"]
+    namespace = manifest["metadata"]["namespace"]
+    name = manifest["metadata"]["name"]
+    try:
+        return _request(kube, "POST", _path(kind, namespace), body=manifest)
+    except ApiException as exc:
+        if exc.status != 409:
+            raise _fail(f"create {kind} {namespace}/{name}", exc) from exc
+    return get(kube, kind, namespace, name) or {}
+
+
+def _request(
+    kube: Kube,
+    method: str,
+    path: str,
+    *,
+    body: Any = None,
+    query: list[tuple[str, Any]] | None = None,
+    content_type: str = "application/json",
+) -> dict[str, Any]:
+    response = kube.api.call_api(
+        path,
+        method,
+        query_params=query or [],
+        header_params={"Accept": "application/json", "Content-Type": content_type},
+        body=body,
+        auth_settings=["BearerToken"],
+        response_type="object",
+        _return_http_data_only=True,
+    )
+    return _json(kube, response) if response is not None else {}
+
+
+def get(kube: Kube, kind: str, namespace: str, name: str) -> dict[str, Any] | None:
+    try:
+        return _request(kube, "GET", f"{_path(kind, namespace)}/{name}")
+    except ApiException as exc:
+        if exc.status == 404:
+            return None
+        raise _fail(f"get {kind} {namespace}/{name}", exc) from exc
+
+
+def list_labelled(kube: Kube, kind: str, namespace: str, selector: str) -> list[dict[str, Any]]:
+    try:
+        listed = _request(kube, "GET", _path(kind, namespace), query=[("labelSelector", selector)])
+    except ApiException as exc:
+        raise _fail(f"list {kind} in {namespace} ({selector})", exc) from exc
+    items: list[dict[str, Any]] = listed.get("items", [])
+    return items
+
+
+def delete(
+    kube: Kube, kind: str, namespace: str, name: str, *, propagation: str = "Background"
+) -> None:
+    """Delete, children too (``propagation``); a missing object is already deleted."""
+    try:
+        _request(
+            kube,
+            "DELETE",
+            f"{_path(kind, namespace)}/{name}",
+            body={"propagationPolicy": propagation},
+        )
+    except ApiException as exc:
+        if exc.status != 404:
+            raise _fail(f"delete {kind} {namespace}/{name}", exc) from exc
+
+
+def replace_data(kube: Kube, manifest: dict[str, Any]) -> None:
+    """Create a ConfigMap or Secret, or overwrite the data of the existing one."""
+    existing = create_or_get(kube, manifest)
+    if existing.get("data") == manifest.get("data"):
+        return
+    meta = manifest["metadata"]
+    try:
+        _request(
+            kube,
+            "PATCH",
+            f"{_path(manifest['kind'], meta['namespace'])}/{meta['name']}",
+            body={"data": manifest.get("data", {})},
+            content_type="application/merge-patch+json",
+        )
+    except ApiException as exc:
+        raise _fail(f"update {manifest['kind']} {meta['namespace']}/{meta['name']}", exc) from exc
+
+
+def pod_log(kube: Kube, namespace: str, pod: str, container: str | None = None) -> str:
+    try:
+        text: str = kube.core.read_namespaced_pod_log(
+            pod, namespace, container=container, _preload_content=True
+        )
+    except ApiException as exc:
+        if exc.status in (400, 404):
+            return ""
+        raise _fail(f"logs of pod {namespace}/{pod}", exc) from exc
+    return text
+
+
+# -------------------------------------------------------------------------- custom resources
+
+
+def get_custom(
+    kube: Kube, group: str, version: str, plural: str, namespace: str, name: str
+) -> dict[str, Any] | None:
+    try:
+        obj: dict[str, Any] = kube.custom.get_namespaced_custom_object(
+            group, version, namespace, plural, name
+        )
+    except ApiException as exc:
+        if exc.status == 404:
+            return None
+        raise _fail(f"get {plural} {namespace}/{name}", exc) from exc
+    return obj
+
+
+def get_testrun(kube: Kube, namespace: str, name: str) -> dict[str, Any] | None:
+    return get_custom(kube, GROUP, VERSION, PLURAL, namespace, name)
+
+
+def patch_testrun_status(kube: Kube, namespace: str, name: str, status: dict[str, Any]) -> None:
+    """Merge-patch ``/status`` (lists are replaced whole, which is what the engine renders)."""
+    try:
+        kube.custom.patch_namespaced_custom_object_status(
+            GROUP, VERSION, namespace, PLURAL, name, {"status": status}
+        )
+    except ApiException as exc:
+        if exc.status == 404:
+            return
+        raise _fail(f"patch status of TestRun {namespace}/{name}", exc) from exc
+
+
+def patch_testrun_finalizers(
+    kube: Kube, namespace: str, name: str, finalizers: list[str], resource_version: str
+) -> None:
+    try:
+        kube.custom.patch_namespaced_custom_object(
+            GROUP,
+            VERSION,
+            namespace,
+            PLURAL,
+            name,
+            {"metadata": {"finalizers": finalizers, "resourceVersion": resource_version}},
+        )
+    except ApiException as exc:
+        if exc.status == 404:
+            return
+        raise _fail(f"update finalizers of TestRun {namespace}/{name}", exc) from exc
+
+
+def post_event(
+    kube: Kube, involved: dict[str, Any], reason: str, message: str, *, warning: bool = False
+) -> None:
+    """A core/v1 Event on ``involved`` (what ``kubectl describe`` and ``get events`` show)."""
+    meta = involved["metadata"]
+    now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    event = {
+        "apiVersion": "v1",
+        "kind": "Event",
+        "metadata": {"generateName": f"{meta['name']}.", "namespace": meta["namespace"]},
+        "involvedObject": {
+            "apiVersion": involved["apiVersion"],
+            "kind": involved["kind"],
+            "name": meta["name"],
+            "namespace": meta["namespace"],
+            "uid": meta["uid"],
+        },
+        "reason": reason,
+        "message": message[:1024],
+        "type": "Warning" if warning else "Normal",
+        "firstTimestamp": now,
+        "lastTimestamp": now,
+        "count": 1,
+        "source": {"component": "cqltest-operator"},
+        "reportingComponent": "cqltest-operator",
+    }
+    try:
+        _request(kube, "POST", f"/api/v1/namespaces/{meta['namespace']}/events", body=event)
+    except ApiException as exc:
+        raise _fail(f"post event {reason} on {meta['name']}", exc) from exc
