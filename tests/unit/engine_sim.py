@@ -1,8 +1,9 @@
 """A scripted fake backend for the engine's unit and property tests.
 
-It plays the local backend's loop (observe -> decide -> apply) in simulated time: every attempt
-follows a script (how long it runs, how it ends), so tests can drive any sequence of events
-through the real ``decide`` and check what the engine asked for at each step.
+It runs the engine's own loop turn (``engine.step``: observe, decide, apply, publish) in
+simulated time: every attempt follows a script (how long it runs, how it ends), so tests can
+drive any sequence of events through the real ``decide`` and check what the engine asked for at
+each step.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
+from cqltest import engine
 from cqltest.engine import (
     Action,
     AttemptObserved,
@@ -21,10 +23,8 @@ from cqltest.engine import (
     Finish,
     Observed,
     StartSuite,
-    apply_actions,
-    decide,
 )
-from cqltest.model import SuiteResult, TestRunSpec
+from cqltest.model import SuiteResult, TestRunSpec, TestRunStatus
 
 T0 = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 TICK = timedelta(minutes=1)
@@ -112,12 +112,15 @@ class Simulation:
     cluster_fails: bool = False
     existing: bool = False
     on_decide: Callable[[Observed, datetime, list[Action]], None] | None = None
+    publish: bool = True
+    """Aggregate the status at every step, as a real backend does (``status``)."""
     now: datetime = T0
     cluster: ClusterObserved = field(default_factory=ClusterObserved)
     attempts: dict[str, list[AttemptObserved]] = field(default_factory=dict)
     torn_down: bool = False
     interrupted: bool = False
     finish: Finish | None = None
+    status: TestRunStatus | None = None
     history: list[list[Action]] = field(default_factory=list)
     _ends: dict[tuple[str, int], datetime] = field(default_factory=dict)
     _provision_done: datetime | None = None
@@ -132,16 +135,21 @@ class Simulation:
         )
 
     def step(self) -> list[Action]:
-        """One loop turn: observe, decide, apply; then let simulated time pass."""
+        """One loop turn (the engine's ``step``); then let simulated time pass."""
         self._advance_world()
-        obs = self.observe()
-        actions = decide(self.spec, obs, self.now)
-        if self.on_decide is not None:
-            self.on_decide(obs, self.now, actions)
-        self.history.append(actions)
-        self.finish = apply_actions(actions, self) or self.finish
+        turn = engine.step(
+            self.spec,
+            self,
+            lambda: self.now,
+            previous=self.status,
+            on_decide=self.on_decide,
+            publish=self.publish,
+        )
+        self.status = turn.status
+        self.history.append(list(turn.actions))
+        self.finish = turn.finish or self.finish
         self.now += TICK
-        return actions
+        return list(turn.actions)
 
     def run(self, max_steps: int = 500) -> Finish:
         while self.finish is None:

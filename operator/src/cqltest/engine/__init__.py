@@ -1,5 +1,7 @@
 """The engine both backends share: ``decide`` the next actions and ``aggregate_status``.
 
+``step`` is one turn of the loop every backend runs (observe, decide, apply, publish).
+
 Pure: given the spec, an observation and the current time, it returns values; it reads no
 clock, no files and no network. See :mod:`.evaluate` for the rules.
 """
@@ -20,6 +22,7 @@ from cqltest.engine.evaluate import Evaluation, SuiteView, evaluate
 from cqltest.engine.names import child_name
 from cqltest.engine.observed import AttemptObserved, AttemptState, ClusterObserved, Observed
 from cqltest.engine.status import aggregate_status, invalid_status
+from cqltest.engine.step import Step, World, step
 
 __all__ = [
     "Action",
@@ -33,8 +36,10 @@ __all__ = [
     "Observed",
     "ProvisionCluster",
     "StartSuite",
+    "Step",
     "SuiteView",
     "TeardownCluster",
+    "World",
     "actions",
     "aggregate_status",
     "apply_actions",
@@ -42,5 +47,6 @@ __all__ = [
     "decide",
     "evaluate",
     "invalid_status",
+    "step",
     "teardown_due",
 ]

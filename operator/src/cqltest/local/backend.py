@@ -26,16 +26,14 @@ from types import FrameType
 from typing import Any, Protocol
 
 from cqltest.engine import (
+    Action,
     AttemptObserved,
     CancelSuite,
     ClusterObserved,
     Observed,
-    ProvisionCluster,
     StartSuite,
-    aggregate_status,
-    apply_actions,
     child_name,
-    decide,
+    step,
 )
 from cqltest.errors import InputError
 from cqltest.local.launcher import Connection, SuiteProcess, suite_command, suite_environment
@@ -55,6 +53,10 @@ POLL_SECONDS = 0.2
 _CLUSTER_NAME_MAX = 40
 
 log = logging.getLogger("cqltest.local")
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
 
 
 def cqltest_home() -> Path:
@@ -331,7 +333,7 @@ class LocalRun:
     def results(self) -> dict[str, SuiteResult]:
         """Each suite's result from its latest attempt that wrote one (JUnit is built from them)."""
         latest: dict[str, tuple[int, SuiteResult]] = {}
-        for name, attempts in self._observe().attempts.items():
+        for name, attempts in self.observe().attempts.items():
             for a in attempts:
                 if a.result is None:
                     continue
@@ -344,26 +346,19 @@ class LocalRun:
     def _loop(self) -> TestRunStatus:
         while True:
             self._wake.clear()
-            observed = self._observe()
-            now = datetime.now(UTC)
-            actions = decide(self.spec, observed, now)
-            self._signal_cancels([a for a in actions if isinstance(a, CancelSuite)])
-            if apply_actions(actions, self) is not None:
-                return self._publish(self._observe(), datetime.now(UTC))
-            if actions:
-                # Attempts just started must not look older than the clock the status uses.
-                observed, now = self._observe(), datetime.now(UTC)
-            self._publish(observed, now)
-            if not any(isinstance(a, StartSuite | ProvisionCluster) for a in actions):
+            turn = step(
+                self.spec, self, _utcnow, previous=self.status, on_decide=self._signal_cancels
+            )
+            assert turn.status is not None
+            self.status = turn.status
+            if self.on_status is not None:
+                self.on_status(turn.status)
+            if turn.finish is not None:
+                return turn.status
+            if not turn.busy:
                 self._wake.wait(self.options.poll_seconds)
 
-    def _publish(self, observed: Observed, now: datetime) -> TestRunStatus:
-        self.status = aggregate_status(self.spec, observed, now, previous=self.status)
-        if self.on_status is not None:
-            self.on_status(self.status)
-        return self.status
-
-    def _observe(self) -> Observed:
+    def observe(self) -> Observed:
         attempts: dict[str, list[AttemptObserved]] = {}
         with self._lock:
             for key, process in self._processes.items():
@@ -454,9 +449,9 @@ class LocalRun:
         with self._lock:
             self._processes[key] = process
 
-    def _signal_cancels(self, cancels: list[CancelSuite]) -> None:
+    def _signal_cancels(self, observed: Observed, now: datetime, actions: list[Action]) -> None:
         """SIGTERM every attempt to cancel at once, so their grace periods overlap."""
-        for action in cancels:
+        for action in (a for a in actions if isinstance(a, CancelSuite)):
             process = self._processes.get((action.name, action.attempt))
             if process is not None and not process.exited():
                 process.terminate()
