@@ -55,6 +55,7 @@ def test_printer_columns() -> None:
         "Phase": ".status.phase",
         "Suites": ".status.summary.progress",
         "Failed-Tests": ".status.summary.tests.failed",
+        "Cluster": ".status.cluster.state",
         "Duration": ".status.duration",
         "Age": ".metadata.creationTimestamp",
         "Message": ".status.message",
@@ -138,6 +139,33 @@ def test_cel_rules_are_attached_with_field_paths() -> None:
         ".replicationFactor",
     ) in rules[".spec.cluster.datacenters[items]"]
     assert nodes[".spec.parallelism"]["minimum"] == 1
+
+
+def test_the_spec_is_immutable_once_created() -> None:
+    rules = dict(NODES)[".spec"]["x-kubernetes-validations"]
+    transition = [r for r in rules if "oldSelf" in r["rule"]]
+    assert transition == [
+        {
+            "rule": "self == oldSelf",
+            "message": "spec is immutable: create a new TestRun "
+            "(e.g. with a new name) to change it",
+        }
+    ]
+    # the model's own rules stay (validate repeats them); the transition rule is the CRD's alone
+    assert len(rules) > 1
+
+
+def test_every_column_is_shown_by_default() -> None:
+    columns = render_crd()["spec"]["versions"][0]["additionalPrinterColumns"]
+    assert [c["name"] for c in columns if c.get("priority", 0) == 0] == [
+        "Phase",
+        "Suites",
+        "Failed-Tests",
+        "Cluster",
+        "Duration",
+        "Age",
+        "Message",
+    ]
 
 
 def test_optional_fields_are_not_required() -> None:

@@ -35,10 +35,24 @@ PRINTER_COLUMNS: list[dict[str, Any]] = [
         "description": "Failed tests over all suites",
         "jsonPath": ".status.summary.tests.failed",
     },
+    {
+        "name": "Cluster",
+        "type": "string",
+        "description": "The cluster's state: Provisioning, Ready, Failed or TornDown",
+        "jsonPath": ".status.cluster.state",
+    },
     {"name": "Duration", "type": "string", "jsonPath": ".status.duration"},
     {"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"},
-    {"name": "Message", "type": "string", "jsonPath": ".status.message", "priority": 1},
+    {"name": "Message", "type": "string", "jsonPath": ".status.message"},
 ]
+
+IMMUTABLE_SPEC = {
+    "rule": "self == oldSelf",
+    "message": "spec is immutable: create a new TestRun (e.g. with a new name) to change it",
+}
+"""A transition rule: an edit would leave a run half-changed (suites done under the old spec,
+the rest under the new), so the apiserver rejects it at ``kubectl apply``. It lives here, not in
+the model, because ``cqltest validate`` has no old object to compare with."""
 
 
 def _resolve(node: Any, defs: dict[str, Any]) -> Any:
@@ -112,6 +126,8 @@ def _schema_of(model: type[TestRunSpec] | type[TestRunStatus], *, keep_defaults:
 def openapi_schema() -> dict[str, Any]:
     """The openAPIV3Schema of a TestRun object."""
     status = _schema_of(TestRunStatus, keep_defaults=False)
+    spec = _schema_of(TestRunSpec, keep_defaults=True)
+    spec["x-kubernetes-validations"] = [*spec.get("x-kubernetes-validations", []), IMMUTABLE_SPEC]
     return {
         "type": "object",
         "description": "A run of Cassandra test suites against a cluster cqltest provisions.",
@@ -120,7 +136,7 @@ def openapi_schema() -> dict[str, Any]:
             "apiVersion": {"type": "string"},
             "kind": {"type": "string"},
             "metadata": {"type": "object"},
-            "spec": _schema_of(TestRunSpec, keep_defaults=True),
+            "spec": spec,
             "status": status,
         },
     }
