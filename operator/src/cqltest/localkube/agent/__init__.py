@@ -1,0 +1,19 @@
+"""The node agent: localkube's stand-in for the kubelet, running pods as local processes.
+
+``python -m cqltest.localkube.agent --kubeconfig K --node NAME --state-dir DIR --kubelet-port P``
+registers Node NAME and runs every Pod the real scheduler binds to it, except the K8ssandra
+stand-in's. What differs from a kubelet, and why it is enough for cqltest:
+
+* no images: a container is its ``command`` + ``args`` run on this machine; ``python`` and
+  ``python3`` mean the agent's own interpreter (``launching``);
+* host network: podIP = hostIP = 127.0.0.1; Services resolve through a per-pod ``/etc/hosts``
+  to their first endpoint (``hosts``), since there is no DNS and no kube-proxy;
+* isolation is a private mount namespace per container (``sandbox``): volumes, ``/etc/hosts``
+  and the termination-message file are bind-mounted where the pod asks, without touching the
+  host; there are no cgroups, so resource limits are reported (downward API) but not enforced;
+* no probes: a running container is ready.
+
+Everything the control plane sees follows the kubelet: Node status and Lease (``node``), pod
+status (``statuses``), env and ``$(VAR)`` expansion (``envvars``), volumes (``volumes``),
+deletion and restarts (``pods``), ``kubectl logs`` (``logserver``).
+"""
