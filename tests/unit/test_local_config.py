@@ -99,3 +99,29 @@ def test_jvm_options_carry_the_jdk17_module_flags() -> None:
     assert "--add-exports=java.base/jdk.internal.misc=ALL-UNNAMED" in options
     assert "-Dcassandra.skip_wait_for_gossip_to_settle=0" in options
     assert all(option.startswith("-") for option in options)
+
+
+def test_given_stores_replace_the_generated_keystore_and_ca() -> None:
+    conf = render(
+        Security(
+            True,
+            True,
+            True,
+            None,
+            client_keystore=Path("/c/t/tls/client/keystore.pem"),
+            internode_keystore=Path("/c/t/tls/internode/keystore.pem"),
+            internode_truststore=Path("/c/t/tls/internode/truststore.pem"),
+        )
+    )
+    client = conf["client_encryption_options"]
+    server = conf["server_encryption_options"]
+    assert isinstance(client, dict)
+    assert isinstance(server, dict)
+    assert client["keystore"] == "/c/t/tls/client/keystore.pem"
+    assert server["keystore"] == "/c/t/tls/internode/keystore.pem"
+    assert server["truststore"] == "/c/t/tls/internode/truststore.pem"
+
+
+def test_cassandra_cluster_name_may_differ_from_the_directory_name() -> None:
+    text = render_cassandra_yaml("ns/Demo Cluster", PLANS[0], SEEDS, FILES, Security())
+    assert yaml.safe_load(text)["cluster_name"] == "ns/Demo Cluster"

@@ -17,6 +17,7 @@ from cqltest.local.topology import (
     plan_nodes,
     validate_heap,
     validate_name,
+    validate_security,
 )
 from hypothesis import given
 from hypothesis import strategies as st
@@ -110,3 +111,22 @@ def test_tokens_are_unique_in_range_and_evenly_spaced(sizes: list[int]) -> None:
 def test_subnet_out_of_range() -> None:
     with pytest.raises(InputError, match="subnet 0"):
         plan_nodes(ClusterSpec(), 0)
+
+
+@pytest.mark.parametrize(
+    ("spec", "fragment"),
+    [
+        (ClusterSpec(client_stores="/s"), "client TLS is off"),
+        (ClusterSpec(internode_stores="/s"), "internode TLS is off"),
+        (ClusterSpec(authentication=True, superuser=""), "superuser is empty"),
+    ],
+)
+def test_security_rejects_stores_without_their_tls(spec: ClusterSpec, fragment: str) -> None:
+    with pytest.raises(InputError, match=fragment):
+        validate_security(spec)
+
+
+def test_security_accepts_stores_with_their_tls() -> None:
+    validate_security(
+        ClusterSpec(client_tls=True, internode_tls=True, client_stores="/c", internode_stores="/i")
+    )

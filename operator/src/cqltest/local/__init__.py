@@ -4,9 +4,9 @@
 per-node configuration and starts one JVM per node on its own loopback address.
 """
 
-from cqltest.local.cluster import SUPERUSER, ClusterInfo, LocalCluster, NodeTimings
+from cqltest.local.cluster import ClusterInfo, LocalCluster, NodeTimings
 from cqltest.local.jars import DEFAULT_VERSION, ensure_jars, find_java
-from cqltest.local.topology import ClusterSpec, DatacenterSpec, parse_dcs
+from cqltest.local.topology import SUPERUSER, ClusterSpec, DatacenterSpec, parse_dcs
 
 __all__ = [
     "DEFAULT_VERSION",

@@ -22,6 +22,9 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from cqltest.errors import InputError
+from cqltest.local.topology import KEYSTORE_FILE, TRUSTSTORE_FILE
+
 _VALIDITY = datetime.timedelta(days=365)
 #: Tolerates small clock differences between the machine that issues and the JVM that checks.
 _BACKDATE = datetime.timedelta(hours=1)
@@ -152,3 +155,17 @@ def create_node_keystore(ca_path: Path, ca_key_path: Path, address: str, target:
     cert, key = issue(ca, subject(address), sans=[x509.IPAddress(ipaddress.ip_address(address))])
     write_private(target, private_pem(key) + certificate_pem(cert) + certificate_pem(ca[0]))
     return target
+
+
+def copy_stores(source: Path, target: Path) -> tuple[Path, Path]:
+    """Copy a given store directory's ``keystore.pem`` and ``truststore.pem`` into ``target``
+    (the cluster's own directory, so the cluster outlives the caller's files); return both."""
+    copied = []
+    for filename in (KEYSTORE_FILE, TRUSTSTORE_FILE):
+        try:
+            data = (source / filename).read_bytes()
+        except OSError as exc:
+            raise InputError(f"TLS store {source / filename} cannot be read: {exc}") from exc
+        write_private(target / filename, data)
+        copied.append(target / filename)
+    return copied[0], copied[1]

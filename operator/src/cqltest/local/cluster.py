@@ -38,11 +38,9 @@ from cqltest.local.topology import (
     validate_datacenters,
     validate_heap,
     validate_name,
+    validate_security,
 )
 
-#: The superuser cqltest creates when authentication is on (the default 'cassandra' role,
-#: whose password everybody knows, is dropped once this one exists).
-SUPERUSER = "cqltest"
 _DEFAULT_CREDENTIALS = probe.Credentials("cassandra", "cassandra")
 _POLL = 0.25
 _RECONNECT = 1.0
@@ -128,6 +126,7 @@ class LocalCluster:
         validate_name(spec.name)
         validate_datacenters(spec.datacenters)
         validate_heap(spec.heap)
+        validate_security(spec)
         version = jars.resolve_version(spec.version)
         jars.find_java()
         jars.ensure_jars(version)
@@ -226,24 +225,44 @@ class LocalCluster:
     def _write_node_files(self) -> None:
         spec = self.state.spec
         seeds = [node.plan.address for node in self.state.nodes if node.plan.seed]
-        security = config.Security(spec.authentication, spec.client_tls, spec.internode_tls)
-        if spec.client_tls or spec.internode_tls:
-            ca_path, ca_key = certs.create_ca(self.directory / "tls", spec.name)
-            self.state.ca_path = str(ca_path)
-            security = config.Security(
-                spec.authentication, spec.client_tls, spec.internode_tls, ca_path
+        tls = self.directory / "tls"
+        client_keystore = internode_keystore = internode_truststore = None
+        if spec.client_stores is not None:
+            client_keystore, client_truststore = certs.copy_stores(
+                Path(spec.client_stores), tls / "client"
             )
+            self.state.ca_path = str(client_truststore)
+        if spec.internode_stores is not None:
+            internode_keystore, internode_truststore = certs.copy_stores(
+                Path(spec.internode_stores), tls / "internode"
+            )
+        ca_path = ca_key = None
+        if (spec.client_tls and spec.client_stores is None) or (
+            spec.internode_tls and spec.internode_stores is None
+        ):
+            ca_path, ca_key = certs.create_ca(tls, spec.name)
+            if spec.client_stores is None:
+                self.state.ca_path = str(ca_path)
+        security = config.Security(
+            spec.authentication,
+            spec.client_tls,
+            spec.internode_tls,
+            ca_path,
+            client_keystore=client_keystore,
+            internode_keystore=internode_keystore,
+            internode_truststore=internode_truststore,
+        )
         for node in self.state.nodes:
             files = self._files(node.plan)
             files.conf_dir.mkdir(parents=True, exist_ok=True)
             files.log_dir.mkdir(parents=True, exist_ok=True)
             files.tmp_dir.mkdir(parents=True, exist_ok=True)
-            if security.ca_path is not None:
-                certs.create_node_keystore(
-                    security.ca_path, ca_key, node.plan.address, files.keystore
-                )
+            if ca_path is not None and ca_key is not None:
+                certs.create_node_keystore(ca_path, ca_key, node.plan.address, files.keystore)
             files.yaml.write_text(
-                config.render_cassandra_yaml(spec.name, node.plan, seeds, files, security),
+                config.render_cassandra_yaml(
+                    spec.cassandra_name or spec.name, node.plan, seeds, files, security
+                ),
                 encoding="utf-8",
             )
             files.rackdc.write_text(config.render_rackdc(node.plan), encoding="utf-8")
@@ -465,7 +484,6 @@ class LocalCluster:
         on_event: ProgressCallback | None,
     ) -> None:
         deadline = time.monotonic() + timeout
-        ca_path = self.state.ca_path if self.state.spec.client_tls else None
         addresses = {node.plan.address for node in members}
         probes = {node.plan.address: _Probe(node.plan) for node in members}
         for node_probe in probes.values():
@@ -478,7 +496,7 @@ class LocalCluster:
                         continue
                     if not self._running(node):
                         raise ClusterError(self._died_message(node.plan))
-                    self._advance(node_probe, addresses, ca_path, started, on_event)
+                    self._advance(node_probe, addresses, started, on_event)
                 if all(p.ready for p in probes.values()):
                     return
                 if time.monotonic() > deadline:
@@ -492,7 +510,6 @@ class LocalCluster:
         self,
         node_probe: _Probe,
         addresses: set[str],
-        ca_path: str | None,
         started: float,
         on_event: ProgressCallback | None,
     ) -> None:
@@ -507,8 +524,8 @@ class LocalCluster:
             if time.monotonic() < node_probe.next_connect:
                 return
             try:
-                node_probe.cluster, node_probe.session = probe.connect_one(
-                    plan.address, NATIVE_PORT, self._credentials(), ca_path
+                node_probe.cluster, node_probe.session = self._connect(
+                    plan.address, self._credentials(), timeout=5.0
                 )
             except Exception as exc:  # not ready yet (auth not set up, still starting)
                 node_probe.last_view = f"CQL connection failed: {exc}"
@@ -534,26 +551,46 @@ class LocalCluster:
             _emit(on_event, plan.name, f"ready, sees all {len(others)} peers UP")
             node_probe.close()
 
+    def _connect(
+        self, address: str, credentials: probe.Credentials | None, timeout: float = 10.0
+    ) -> tuple[Cluster, Session]:
+        """A session pinned to one node, with this cluster's client TLS if it has one."""
+        spec = self.state.spec
+        return probe.connect_one(
+            address,
+            NATIVE_PORT,
+            credentials,
+            self.state.ca_path if spec.client_tls else None,
+            timeout=timeout,
+            check_hostname=spec.client_stores is None,
+        )
+
     def _setup_superuser(self) -> None:
-        """Replicate system_auth to every node and replace the well-known default superuser."""
+        """Replicate system_auth to every node and replace the well-known default superuser.
+
+        A superuser named ``cassandra`` (a caller's choice) is the default role with the given
+        password instead: it is altered, not replaced.
+        """
+        spec = self.state.spec
         first = self.state.nodes[0].plan.address
-        ca_path = self.state.ca_path if self.state.spec.client_tls else None
-        replication = ", ".join(f"'{dc.name}': {dc.nodes}" for dc in self.state.spec.datacenters)
-        password = secrets.token_urlsafe(18)
+        replication = ", ".join(f"'{dc.name}': {dc.nodes}" for dc in spec.datacenters)
+        password = spec.superuser_password or secrets.token_urlsafe(18)
+        role = '"' + spec.superuser.replace('"', '""') + '"'
+        replaces_default = spec.superuser != _DEFAULT_CREDENTIALS.username
         deadline = time.monotonic() + 60
         while True:
             try:
-                cluster, session = probe.connect_one(
-                    first, NATIVE_PORT, _DEFAULT_CREDENTIALS, ca_path, timeout=10
-                )
+                cluster, session = self._connect(first, _DEFAULT_CREDENTIALS)
                 try:
                     session.execute(
                         "ALTER KEYSPACE system_auth WITH replication = "
                         f"{{'class': 'NetworkTopologyStrategy', {replication}}}"
                     )
                     session.execute(
-                        f"CREATE ROLE IF NOT EXISTS {SUPERUSER} WITH PASSWORD = %s "
-                        "AND SUPERUSER = true AND LOGIN = true",
+                        f"CREATE ROLE IF NOT EXISTS {role} WITH PASSWORD = %s "
+                        "AND SUPERUSER = true AND LOGIN = true"
+                        if replaces_default
+                        else f"ALTER ROLE {role} WITH PASSWORD = %s",
                         (password,),
                     )
                 finally:
@@ -566,18 +603,17 @@ class LocalCluster:
                 if time.monotonic() > deadline:
                     raise ClusterError(f"cannot set up the superuser: {exc}") from exc
                 time.sleep(0.5)
-        self.state.username, self.state.password = SUPERUSER, password
+        self.state.username, self.state.password = spec.superuser, password
         state.save(self.directory, self.state)
-        cluster, session = probe.connect_one(
-            first, NATIVE_PORT, probe.Credentials(SUPERUSER, password), ca_path, timeout=10
-        )
+        cluster, session = self._connect(first, probe.Credentials(spec.superuser, password))
         try:
-            session.execute("DROP ROLE IF EXISTS cassandra")
+            if replaces_default:
+                session.execute("DROP ROLE IF EXISTS cassandra")
         finally:
             cluster.shutdown()
-        self._wait_default_login_refused(ca_path)
+        self._wait_default_login_refused()
 
-    def _wait_default_login_refused(self, ca_path: Path | str | None) -> None:
+    def _wait_default_login_refused(self) -> None:
         """Report the cluster ready only once no node still accepts cassandra/cassandra.
 
         Each node caches credentials it has checked (credentials_validity, 2 s by default), so
@@ -588,9 +624,7 @@ class LocalCluster:
             deadline = time.monotonic() + 30
             while True:
                 try:
-                    cluster, _ = probe.connect_one(
-                        node.plan.address, NATIVE_PORT, _DEFAULT_CREDENTIALS, ca_path, timeout=10
-                    )
+                    cluster, _ = self._connect(node.plan.address, _DEFAULT_CREDENTIALS)
                 except Exception as exc:
                     if isinstance(exc, NoHostAvailable) and any(
                         isinstance(e, AuthenticationFailed) for e in _host_errors(exc)

@@ -62,10 +62,16 @@ class NodeFiles:
 
 @dataclass(frozen=True)
 class Security:
+    """Who may connect and how. TLS uses each node's generated keystore and ``ca_path`` as the
+    internode truststore unless the caller gave stores (the same files for every node)."""
+
     authentication: bool = False
     client_tls: bool = False
     internode_tls: bool = False
     ca_path: Path | None = None
+    client_keystore: Path | None = None
+    internode_keystore: Path | None = None
+    internode_truststore: Path | None = None
 
 
 def _resource(name: str) -> str:
@@ -93,12 +99,16 @@ def render_cassandra_yaml(
         node_dir=str(files.node_dir),
     )
     if security.client_tls:
-        text += Template(_resource("client-tls.yaml")).substitute(keystore=str(files.keystore))
+        text += Template(_resource("client-tls.yaml")).substitute(
+            keystore=str(security.client_keystore or files.keystore)
+        )
     if security.internode_tls:
-        if security.ca_path is None:
-            raise ValueError("internode TLS needs the CA path")
+        truststore = security.internode_truststore or security.ca_path
+        if truststore is None:
+            raise ValueError("internode TLS needs the CA path or a truststore")
         text += Template(_resource("internode-tls.yaml")).substitute(
-            keystore=str(files.keystore), truststore=str(security.ca_path)
+            keystore=str(security.internode_keystore or files.keystore),
+            truststore=str(truststore),
         )
     return text
 

@@ -45,10 +45,11 @@ class Credentials:
     password: str
 
 
-def client_ssl_context(ca_path: str | Path) -> ssl.SSLContext:
-    """A context that verifies the node against the cluster's CA (node certs carry an IP SAN)."""
+def client_ssl_context(ca_path: str | Path, check_hostname: bool = True) -> ssl.SSLContext:
+    """A context that verifies the node against the cluster's CA; generated node certs carry an
+    IP SAN, given stores (one keystore for every node) usually do not, hence ``check_hostname``."""
     context = ssl.create_default_context(cafile=str(ca_path))
-    context.check_hostname = True
+    context.check_hostname = check_hostname
     return context
 
 
@@ -58,6 +59,7 @@ def connect_one(
     credentials: Credentials | None = None,
     ca_path: str | Path | None = None,
     timeout: float = 5.0,
+    check_hostname: bool = True,
 ) -> tuple[Cluster, Session]:
     """A driver session that sends every request to ``address`` and nowhere else."""
     profile = ExecutionProfile(
@@ -67,7 +69,7 @@ def connect_one(
     if credentials is not None:
         kwargs["auth_provider"] = PlainTextAuthProvider(credentials.username, credentials.password)
     if ca_path is not None:
-        kwargs["ssl_context"] = client_ssl_context(ca_path)
+        kwargs["ssl_context"] = client_ssl_context(ca_path, check_hostname)
     cluster = Cluster(
         [address],
         port=port,

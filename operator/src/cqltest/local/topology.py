@@ -20,6 +20,12 @@ JMX_BASE = 7200
 MAX_NODES = 99
 NATIVE_PORT = 9042
 STORAGE_PORT = 7000
+#: The superuser cqltest creates when authentication is on and the spec names none (the default
+#: 'cassandra' role, whose password everybody knows, is dropped once this one exists).
+SUPERUSER = "cqltest"
+#: Files of a given TLS store directory (``ClusterSpec.client_stores``/``internode_stores``).
+KEYSTORE_FILE = "keystore.pem"
+TRUSTSTORE_FILE = "truststore.pem"
 
 _NAME = re.compile(r"^[a-z0-9]([a-z0-9_-]{0,46}[a-z0-9])?$")
 _DC_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,47}$")
@@ -57,6 +63,16 @@ class ClusterSpec:
     heap: str = "256M"
     #: Extra JVM flags appended after cqltest's own (so they win), e.g. ["-XX:TieredStopAtLevel=1"].
     jvm_options: list[str] = field(default_factory=list)
+    #: ``cluster_name`` in cassandra.yaml when it must differ from ``name`` (a directory name).
+    cassandra_name: str | None = None
+    #: The superuser created when authentication is on, and its password (None: a random one).
+    superuser: str = SUPERUSER
+    superuser_password: str | None = None
+    #: Directories holding PEM stores to use instead of a generated CA: ``keystore.pem`` (the
+    #: private key, then its certificate chain) and ``truststore.pem`` (the CA certificates).
+    #: Every node presents the same keystore, so clients and peers verify the chain, not the host.
+    client_stores: str | None = None
+    internode_stores: str | None = None
 
 
 @dataclass(frozen=True)
@@ -81,6 +97,16 @@ def validate_name(name: str) -> str:
             "starting and ending with a letter or digit"
         )
     return name
+
+
+def validate_security(spec: ClusterSpec) -> None:
+    """Given stores only make sense with the TLS they are for, and a superuser needs a name."""
+    if spec.client_stores is not None and not spec.client_tls:
+        raise InputError("client_stores is given but client TLS is off")
+    if spec.internode_stores is not None and not spec.internode_tls:
+        raise InputError("internode_stores is given but internode TLS is off")
+    if not spec.superuser:
+        raise InputError("superuser is empty: a superuser needs a name")
 
 
 def parse_dcs(text: str, racks: int = 1) -> list[DatacenterSpec]:
