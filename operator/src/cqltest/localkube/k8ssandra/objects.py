@@ -1,0 +1,295 @@
+"""The Kubernetes objects the stand-in publishes for a K8ssandraCluster, named as cass-operator
+names them, so test pods and the cqltest operator find them where they would in a real cluster.
+
+Pure builders (the controller creates, patches and deletes what they return):
+
+* one Pod per Cassandra node, ``<cluster>-<dc>-<rack>-sts-<n>`` (StatefulSet naming: nodes are
+  dealt round-robin over the racks, ``n`` counts within a rack), labelled like cass-operator's
+  and annotated as the stand-in's, bound to the localkube node so the node agent (which skips
+  that annotation) leaves it to us; its status says Running at the node's loopback address;
+* per datacenter the headless, selector-less Services ``<cluster>-<dc>-service`` (ready nodes)
+  and ``<cluster>-<dc>-all-pods-service`` (every node) with Endpoints and EndpointSlices at the
+  node addresses, since no endpoints controller can select pods that have no real network;
+* the generated superuser Secret ``<cluster>-superuser`` (username = the Secret's name).
+
+Everything carries an owner reference to the K8ssandraCluster, so the garbage collector removes
+what the controller's own cleanup misses.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from cqltest.localkube.k8ssandra import crd
+from cqltest.localkube.k8ssandra.translate import DatacenterPlan, Translation
+
+FINALIZER = "k8ssandracluster.k8ssandra.io/finalizer"
+STAND_IN_ANNOTATION = "localkube.cqltest.dev/stand-in"
+STAND_IN = "k8ssandra"
+MANAGED_BY = "localkube.cqltest.dev/k8ssandra"
+LABEL_CLUSTER = "cassandra.datastax.com/cluster"
+LABEL_DATACENTER = "cassandra.datastax.com/datacenter"
+LABEL_RACK = "cassandra.datastax.com/rack"
+LABEL_SEED = "cassandra.datastax.com/seed-node"
+CONTAINER = "cassandra"
+HOST_IP = "127.0.0.1"
+
+#: cass-operator's ports on the two DC services (contract §3.1); only native (and internode,
+#: unlisted) are served by a local node.
+Ports = tuple[tuple[str, int], ...]
+ALL_PODS_PORTS: Ports = (
+    ("native", 9042),
+    ("mgmt-api", 8080),
+    ("prometheus", 9103),
+    ("metrics", 9000),
+)
+DC_SERVICE_PORTS: Ports = (*ALL_PODS_PORTS[:1], ("tls-native", 9142), *ALL_PODS_PORTS[1:])
+
+
+@dataclass(frozen=True)
+class NodePod:
+    """The Pod standing for the local cluster's node number ``index`` (its plan order)."""
+
+    name: str
+    index: int
+    datacenter: DatacenterPlan
+    rack: str
+    seed: bool
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """A node as a Service endpoint: its Pod, address and whether it answers CQL."""
+
+    pod: str
+    address: str
+    ready: bool
+
+
+def node_pods(translation: Translation) -> list[NodePod]:
+    """Every node's Pod in the local cluster's node order (DCs in spec order, racks dealt
+    round-robin, as ``cqltest.local.topology.plan_nodes`` lays nodes out)."""
+    pods: list[NodePod] = []
+    for dc in translation.datacenters:
+        for i in range(dc.size):
+            rack = dc.racks[i % len(dc.racks)]
+            ordinal = i // len(dc.racks)
+            name = f"{translation.cluster_label}-{dc.label}-{rack}-sts-{ordinal}"
+            pods.append(NodePod(name, len(pods), dc, rack, seed=i == 0))
+    return pods
+
+
+def service_names(translation: Translation, dc: DatacenterPlan) -> tuple[str, str]:
+    prefix = f"{translation.cluster_label}-{dc.label}"
+    return f"{prefix}-service", f"{prefix}-all-pods-service"
+
+
+def owner_reference(body: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "apiVersion": f"{crd.GROUP}/{crd.VERSION}",
+        "kind": crd.KIND,
+        "name": body["metadata"]["name"],
+        "uid": body["metadata"]["uid"],
+        "controller": True,
+        "blockOwnerDeletion": True,
+    }
+
+
+def _metadata(
+    name: str, translation: Translation, owner: Mapping[str, Any], labels: Mapping[str, str]
+) -> dict[str, Any]:
+    return {
+        "name": name,
+        "namespace": translation.namespace,
+        "labels": {LABEL_CLUSTER: translation.cluster_label, **labels},
+        "ownerReferences": [dict(owner)],
+    }
+
+
+def pod(
+    translation: Translation, node: NodePod, node_name: str, owner: Mapping[str, Any]
+) -> dict[str, Any]:
+    labels = {LABEL_DATACENTER: node.datacenter.label, LABEL_RACK: node.rack}
+    if node.seed:
+        labels[LABEL_SEED] = "true"
+    metadata = _metadata(node.name, translation, owner, labels)
+    metadata["annotations"] = {STAND_IN_ANNOTATION: STAND_IN}
+    ports = [
+        {"name": "native", "containerPort": 9042},
+        {"name": "internode", "containerPort": 7000},
+    ]
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": metadata,
+        "spec": {
+            "nodeName": node_name,
+            "hostname": node.name,
+            "automountServiceAccountToken": False,
+            "containers": [
+                {
+                    # never pulled or run: the node is a local Cassandra process
+                    "name": CONTAINER,
+                    "image": f"localkube.cqltest.dev/cassandra:{translation.version}",
+                    "ports": ports,
+                }
+            ],
+        },
+    }
+
+
+def pod_status(address: str, ready: bool, started_at: str, restarts: int = 0) -> dict[str, Any]:
+    """The status a kubelet would write for the node's container: Running at ``address``,
+    Ready once the node answers CQL."""
+    readiness = "True" if ready else "False"
+    return {
+        "phase": "Running",
+        "hostIP": HOST_IP,
+        "hostIPs": [{"ip": HOST_IP}],
+        "podIP": address,
+        "podIPs": [{"ip": address}],
+        "startTime": started_at,
+        "qosClass": "BestEffort",
+        "conditions": [
+            {"type": kind, "status": status, "lastTransitionTime": started_at}
+            for kind, status in (
+                ("PodScheduled", "True"),
+                ("Initialized", "True"),
+                ("ContainersReady", readiness),
+                ("Ready", readiness),
+            )
+        ],
+        "containerStatuses": [
+            {
+                "name": CONTAINER,
+                "ready": ready,
+                "started": True,
+                "restartCount": restarts,
+                "image": "localkube.cqltest.dev/cassandra",
+                "imageID": "",
+                "state": {"running": {"startedAt": started_at}},
+            }
+        ],
+    }
+
+
+def services(
+    translation: Translation, dc: DatacenterPlan, owner: Mapping[str, Any]
+) -> list[dict[str, Any]]:
+    """The DC's two headless Services, without selectors (their endpoints are ours to write)."""
+    result = []
+    for name, ports, all_pods in zip(
+        service_names(translation, dc),
+        (DC_SERVICE_PORTS, ALL_PODS_PORTS),
+        (False, True),
+        strict=True,
+    ):
+        spec: dict[str, Any] = {
+            "clusterIP": "None",
+            "type": "ClusterIP",
+            "ports": [{"name": n, "port": p, "protocol": "TCP", "targetPort": p} for n, p in ports],
+        }
+        if all_pods:
+            spec["publishNotReadyAddresses"] = True
+        labels = {LABEL_DATACENTER: dc.label}
+        result.append(
+            {
+                "apiVersion": "v1",
+                "kind": "Service",
+                "metadata": _metadata(name, translation, owner, labels),
+                "spec": spec,
+            }
+        )
+    return result
+
+
+def _endpoint_address(translation: Translation, node_name: str, endpoint: Endpoint) -> Any:
+    return {
+        "ip": endpoint.address,
+        "hostname": endpoint.pod,
+        "nodeName": node_name,
+        "targetRef": {"kind": "Pod", "name": endpoint.pod, "namespace": translation.namespace},
+    }
+
+
+def endpoints(
+    translation: Translation,
+    dc: DatacenterPlan,
+    members: Sequence[Endpoint],
+    node_name: str,
+    owner: Mapping[str, Any],
+) -> list[dict[str, Any]]:
+    """Endpoints and an EndpointSlice for each of the DC's Services: ``-service`` lists only
+    ready nodes as addresses, ``-all-pods-service`` (publishNotReadyAddresses) lists all."""
+    result: list[dict[str, Any]] = []
+    for name, ports, all_pods in zip(
+        service_names(translation, dc),
+        (DC_SERVICE_PORTS, ALL_PODS_PORTS),
+        (False, True),
+        strict=True,
+    ):
+        port_list = [{"name": n, "port": p, "protocol": "TCP"} for n, p in ports]
+        ready = [e for e in members if e.ready or all_pods]
+        not_ready = [e for e in members if not (e.ready or all_pods)]
+        subset: dict[str, Any] = {"ports": port_list}
+        if ready:
+            subset["addresses"] = [_endpoint_address(translation, node_name, e) for e in ready]
+        if not_ready:
+            subset["notReadyAddresses"] = [
+                _endpoint_address(translation, node_name, e) for e in not_ready
+            ]
+        # the mirroring controller would copy these Endpoints into a second slice
+        labels = {LABEL_DATACENTER: dc.label, "endpointslice.kubernetes.io/skip-mirror": "true"}
+        result.append(
+            {
+                "apiVersion": "v1",
+                "kind": "Endpoints",
+                "metadata": _metadata(name, translation, owner, labels),
+                "subsets": [subset] if members else [],
+            }
+        )
+        slice_labels = {
+            LABEL_DATACENTER: dc.label,
+            "kubernetes.io/service-name": name,
+            "endpointslice.kubernetes.io/managed-by": MANAGED_BY,
+        }
+        result.append(
+            {
+                "apiVersion": "discovery.k8s.io/v1",
+                "kind": "EndpointSlice",
+                "metadata": _metadata(name, translation, owner, slice_labels),
+                "addressType": "IPv4",
+                "ports": port_list,
+                "endpoints": [
+                    {
+                        "addresses": [e.address],
+                        "conditions": {"ready": e.ready, "serving": e.ready, "terminating": False},
+                        "hostname": e.pod,
+                        "nodeName": node_name,
+                        "targetRef": {
+                            "kind": "Pod",
+                            "name": e.pod,
+                            "namespace": translation.namespace,
+                        },
+                    }
+                    for e in members
+                ],
+            }
+        )
+    return result
+
+
+def superuser_secret(
+    translation: Translation, owner: Mapping[str, Any], password: str
+) -> dict[str, Any]:
+    """k8ssandra-operator's generated superuser: the username is the Secret's own name."""
+    name = translation.superuser_secret
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "type": "Opaque",
+        "metadata": _metadata(name, translation, owner, {}),
+        "stringData": {"username": name, "password": password},
+    }
