@@ -1,4 +1,4 @@
-"""Fixtures for every test that needs the real control plane (see controlplane.py for why).
+"""Fixtures for every test that needs the real control plane (`cqltest.localkube.controlplane`).
 
 One etcd + kube-apiserver pair serves the whole session: starting it costs seconds, and tests
 isolate themselves with their own namespace (namespaces never finish deleting without a
@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from controlplane import ControlPlane
+from cqltest.localkube.controlplane import ControlPlane
 
 
 @pytest.fixture(scope="session")

@@ -47,11 +47,11 @@ def test_a_process_that_dies_at_start_reports_its_log_tail() -> None:
 
 def test_stop_terminates_both_processes_and_removes_files() -> None:
     plane = ControlPlane.start()
-    processes = plane.processes
-    assert len(processes) == 2
+    processes = list(plane.processes)
+    assert [p.name for p in processes] == ["etcd", "kube-apiserver"]
     assert plane.kubeconfig.exists()
     plane.stop()
-    assert all(p.poll() is not None for p in processes)
+    assert not any(p.alive() for p in processes)
     assert not plane.root.exists()
 
 

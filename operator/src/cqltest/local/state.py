@@ -50,7 +50,7 @@ class NodeState:
 @dataclass(frozen=True)
 class Owner:
     """The process a throwaway cluster lives and dies with (pid and start time, since pids
-    are reused)."""
+    are reused). localkube also records its components' processes this way."""
 
     pid: int
     started: int
@@ -59,14 +59,22 @@ class Owner:
     def current(cls) -> Owner:
         return cls(os.getpid(), _start_time(os.getpid()) or 0)
 
+    @classmethod
+    def of(cls, pid: int) -> Owner | None:
+        """The identity of running process ``pid``, or None if there is none."""
+        started = _start_time(pid)
+        return None if started is None else cls(pid, started)
+
     def alive(self) -> bool:
         return _start_time(self.pid) == self.started
 
 
 def _start_time(pid: int) -> int | None:
-    """Field 22 of /proc/PID/stat: clock ticks after boot at which the process started."""
+    """Field 22 of /proc/PID/stat: clock ticks after boot at which the process started.
+
+    None for a zombie: it has exited, only its exit status waits to be collected."""
     fields = stat_fields(Path(f"/proc/{pid}/stat"))
-    return None if fields is None else int(fields[19])
+    return None if fields is None or fields[0] in ("Z", "X") else int(fields[19])
 
 
 @dataclass
@@ -111,13 +119,17 @@ class ClusterState:
 
 def save(directory: Path, state: ClusterState) -> None:
     """Write atomically and private (the file holds the superuser password)."""
-    path = directory / STATE_FILE
+    write_json(directory / STATE_FILE, state.to_dict())
+
+
+def write_json(path: Path, data: Any) -> None:
+    """Replace ``path`` atomically with ``data`` as JSON, readable by this user only."""
     # a temp name of its own: a run's provisioning thread and its main thread (or the CLI in
     # another process) may save at the same moment
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{STATE_FILE}.", suffix=".tmp")
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(state.to_dict(), handle, indent=2)
+            json.dump(data, handle, indent=2)
             handle.write("\n")
         os.replace(tmp, path)
     except BaseException:
