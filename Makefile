@@ -40,7 +40,7 @@ unit: venv
 	$(BIN)/pytest -ra tests/unit $(PYTEST_ARGS)
 
 kube: venv control-plane
-	$(BIN)/pytest -ra tests/kube $(PYTEST_ARGS)
+	$(BIN)/pytest -ra tests/kube tests/localkube $(PYTEST_ARGS)
 
 bench: venv jars
 	$(BIN)/python benchmarks/cluster_startup.py
