@@ -21,8 +21,9 @@ import pytest
 from cqltest.engine import child_name
 from cqltest.errors import InputError
 from cqltest.local.backend import LocalRun, RunOptions, free_cluster_name, local_heap
-from cqltest.local.launcher import Connection, keyspace_name, suite_command, suite_environment
+from cqltest.local.launcher import suite_command, suite_environment
 from cqltest.model import SuiteSpec, TestRunStatus, parse_testrun
+from cqltest.render.environment import Connection, keyspace_name
 
 
 class FakeCluster:

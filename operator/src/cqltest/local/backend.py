@@ -36,7 +36,7 @@ from cqltest.engine import (
     step,
 )
 from cqltest.errors import InputError
-from cqltest.local.launcher import Connection, SuiteProcess, suite_command, suite_environment
+from cqltest.local.launcher import SuiteProcess, suite_command, suite_environment
 from cqltest.model import (
     ClusterSpec,
     ExistingCluster,
@@ -45,6 +45,7 @@ from cqltest.model import (
     TestRunSpec,
     TestRunStatus,
 )
+from cqltest.render.environment import Connection
 
 StatusCallback = Callable[[TestRunStatus], None]
 EventCallback = Callable[[str], None]

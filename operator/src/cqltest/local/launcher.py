@@ -10,16 +10,12 @@ corrupt file) becomes an attempt in state Error with a reason that quotes the st
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import json
 import os
-import re
 import signal
 import subprocess
 import sys
 import threading
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -27,36 +23,11 @@ from pydantic import ValidationError
 
 from cqltest.engine import AttemptObserved, AttemptState
 from cqltest.model import SuiteResult, SuiteSpec
+from cqltest.render.environment import Connection, suite_variables
 
 # Time a suite gets to write its result after SIGTERM before the group is killed.
 STOP_GRACE_SECONDS = 5.0
 _TAIL_LINES = 15
-_KEYSPACE_MAX = 48
-
-
-@dataclass(frozen=True)
-class Connection:
-    """How suites reach the cluster: what the environment contract (§3) tells them."""
-
-    contact_points: tuple[str, ...]
-    port: int = 9042
-    local_dc: str | None = None
-    username: str | None = None
-    password: str | None = None
-    ca_path: str | None = None
-    topology: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
-    """``{"dc1": {"nodes": 3, "replicationFactor": 3}}``; empty lets suites read the ring."""
-
-
-def keyspace_name(run: str, suite: str) -> str:
-    """``<run>_<suite>`` as a valid CQL identifier, unique per suite of a run."""
-    name = re.sub(r"[^a-z0-9_]", "_", f"{run}_{suite}".lower())
-    if not name[0].isalpha():
-        name = "r_" + name
-    if len(name) > _KEYSPACE_MAX:
-        digest = hashlib.sha256(f"{run}/{suite}".encode()).hexdigest()[:8]
-        name = f"{name[: _KEYSPACE_MAX - 9]}_{digest}"
-    return name
 
 
 def suite_environment(
@@ -71,28 +42,10 @@ def suite_environment(
     """The process environment of one attempt: the caller's, minus stale CQLTEST_*, plus §3."""
     inherited = dict((os.environ if base is None else base).items())
     env = {k: v for k, v in inherited.items() if not k.startswith("CQLTEST_")}
-    env.update(
-        {
-            "CQLTEST_CONTACT_POINTS": ",".join(connection.contact_points),
-            "CQLTEST_PORT": str(connection.port),
-            "CQLTEST_TOPOLOGY": json.dumps(dict(connection.topology)),
-            "CQLTEST_KEYSPACE": keyspace_name(run, suite.name),
-            "CQLTEST_PARAMS": json.dumps(suite.params),
-            "CQLTEST_SUITE": suite.name,
-            "CQLTEST_ATTEMPT": str(attempt),
-            "CQLTEST_RESULT_PATH": str(result_path),
-            "CQLTEST_RUN": run,
-            # Suite output goes to a log file; unbuffered keeps the tail useful after a kill.
-            "PYTHONUNBUFFERED": "1",
-        }
-    )
-    if connection.local_dc:
-        env["CQLTEST_LOCAL_DC"] = connection.local_dc
-    if connection.username is not None:
-        env["CQLTEST_USERNAME"] = connection.username
-        env["CQLTEST_PASSWORD"] = connection.password or ""
-    if connection.ca_path is not None:
-        env["CQLTEST_TLS_CA"] = connection.ca_path
+    env.update(suite_variables(connection, run=run, suite=suite, attempt=attempt))
+    env["CQLTEST_RESULT_PATH"] = str(result_path)
+    # Suite output goes to a log file; unbuffered keeps the tail useful after a kill.
+    env["PYTHONUNBUFFERED"] = "1"
     return env
 
 
