@@ -50,7 +50,7 @@ class Agent:
         self.names: dict[tuple[str, str], str] = {}
         self.lock = threading.Lock()
         self.stopping = threading.Event()
-        self.log_server = LogServer(port, self.locate, state_dir / "pki")
+        self.log_server = LogServer(port, self.locate, state_dir / "node-agent")
 
     # ------------------------------------------------------------ running
 
