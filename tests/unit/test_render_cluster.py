@@ -90,6 +90,13 @@ def test_defaults_are_left_to_the_chart() -> None:
     }
 
 
+def test_the_chart_can_make_the_superuser_secret() -> None:
+    values = cluster_values(
+        "r", spec(), tls_secrets=None, superuser_secret=None, superuser_credentials=("su", "pw")
+    )
+    assert values["superuser"] == {"create": True, "username": "su", "password": "pw"}
+
+
 def test_resources_storage_and_owner() -> None:
     cluster = spec(
         resources={

@@ -217,6 +217,7 @@ def cluster_values(
     *,
     tls_secrets: TlsSecrets | None,
     superuser_secret: str | None,
+    superuser_credentials: tuple[str, str] | None = None,
     owner: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     """The ``charts/cqltest-cluster`` values for a run's provisioned cluster.
@@ -224,8 +225,10 @@ def cluster_values(
     ``tls_secrets`` names the encryption-store Secrets the operator created (required for each
     kind of TLS the spec turns on); ``superuser_secret`` names an existing Secret with
     ``username``/``password`` for ``superuserSecretRef`` (None: K8ssandra generates
-    ``<cluster>-superuser``); ``owner`` is an ownerReference (apiVersion, kind, name, uid) put on
-    every object of the release, so deleting the TestRun collects them.
+    ``<cluster>-superuser``); ``superuser_credentials`` (username, password) makes the chart
+    render that Secret itself (named ``superuser_secret`` or ``<cluster>-superuser``); ``owner``
+    is an ownerReference (apiVersion, kind, name, uid) put on every object of the release, so
+    deleting the TestRun collects them.
     """
     if cluster.existing is not None:
         raise ValueError("an existing cluster is attached, not provisioned: no chart values")
@@ -247,8 +250,14 @@ def cluster_values(
         },
         **_resources(cluster),
     }
+    superuser: dict[str, Any] = {}
     if superuser_secret is not None:
-        values["superuser"] = {"secretName": superuser_secret}
+        superuser["secretName"] = superuser_secret
+    if superuser_credentials is not None:
+        username, password = superuser_credentials
+        superuser.update(create=True, username=username, password=password)
+    if superuser:
+        values["superuser"] = superuser
     if owner is not None:
         values["owner"] = dict(owner)
     return values
