@@ -143,3 +143,22 @@ def test_hosts_lists_services_with_endpoints() -> None:
     assert "127.0.2.2\tother.far.svc.cluster.local other.far.svc other.far" in lines
     assert "127.0.1.1\tdb.ns.svc.cluster.local db.ns.svc db.ns db" in lines
     assert "empty" not in text
+
+
+def test_a_selector_service_without_endpoints_resolves_to_a_ready_pod() -> None:
+    services = [{"metadata": {"name": "cass", "namespace": "ns"}, "spec": {"selector": {"a": "1"}}}]
+    ready = [{"type": "Ready", "status": "True"}]
+
+    def pod(name: str, ip: str, phase: str = "Running", labels: dict[str, str] | None = None):  # type: ignore[no-untyped-def]
+        return {
+            "metadata": {"name": name, "namespace": "ns", "labels": labels or {"a": "1"}},
+            "status": {"phase": phase, "podIP": ip, "conditions": ready},
+        }
+
+    pods = [
+        pod("b", "127.0.1.2"),
+        pod("a", "127.0.1.1", phase="Pending"),
+        pod("c", "127.0.1.3", labels={"a": "2"}),
+        pod("d", "127.0.1.4"),
+    ]
+    assert service_addresses(services, [], [], pods)[0].address == "127.0.1.2"

@@ -207,16 +207,20 @@ class Agent:
         with self.lock:
             uid = self.names.get((namespace, pod))
             worker = self.workers.get(uid) if uid else None
-        if worker is None:
-            return None
-        pod_dir = self.state_dir / "pods" / worker.uid
+        running: Callable[[], bool] = lambda: False  # noqa: E731
+        if worker is not None:
+            pod_dir = worker.files.dir
+            running = lambda: worker.is_running(container)  # noqa: E731
+        else:
+            # Run by a previous agent: its directory still names the pod.
+            marker = f"{namespace}/{pod}\n"
+            found = [p.parent for p in self.state_dir.glob("pods/*/pod") if p.read_text() == marker]
+            if not found:
+                return None
+            pod_dir = found[0]
         if not (pod_dir / f"{container}.log").exists():
             return None
-        return (
-            pod_dir / f"{container}.log",
-            pod_dir / f"{container}.previous.log",
-            lambda: worker.is_running(container),
-        )
+        return pod_dir / f"{container}.log", pod_dir / f"{container}.previous.log", running
 
 
 def _finished(pod: dict[str, Any]) -> bool:

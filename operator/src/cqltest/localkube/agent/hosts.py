@@ -5,8 +5,12 @@ writes every Service that has an endpoint into each pod's ``/etc/hosts``, pointi
 ready endpoint address: ``<svc>.<ns>.svc.cluster.local <svc>.<ns>.svc <svc>.<ns>`` everywhere
 and also the bare ``<svc>`` in the pod's own namespace, which is what the search path
 ``<ns>.svc.cluster.local svc.cluster.local cluster.local`` would resolve in a cluster. The file
-is written when the pod starts (the kubelet's own hosts file is static too); a Service created
-later is not seen by pods already running. Pure: the caller lists Services and endpoints.
+Endpoints and EndpointSlices cannot hold loopback addresses (apiserver validation), while pods
+here run on loopback, so a Service with a ``selector`` and no endpoint resolves to the podIP of
+its first Running, ready matching pod (by name), which is what the endpoints controller would
+have published. The file is written when the pod starts (the kubelet's own hosts file is
+static too); a Service created later is not seen by pods already running. Pure: the caller
+lists Services, endpoints and pods.
 """
 
 from __future__ import annotations
@@ -55,12 +59,45 @@ def _ready_addresses_from_slice(endpoint_slice: Mapping[str, Any]) -> list[str]:
     ]
 
 
+def _serving(pod: Mapping[str, Any]) -> bool:
+    status = pod.get("status") or {}
+    ready = any(
+        c.get("type") == "Ready" and c.get("status") == "True"
+        for c in status.get("conditions") or []
+    )
+    return (
+        status.get("phase") == "Running"
+        and bool(status.get("podIP"))
+        and ready
+        and not pod.get("metadata", {}).get("deletionTimestamp")
+    )
+
+
+def _selected_address(
+    namespace: str, selector: Mapping[str, str], pods: Iterable[Mapping[str, Any]]
+) -> str | None:
+    matching = sorted(
+        (
+            pod
+            for pod in pods
+            if pod.get("metadata", {}).get("namespace") == namespace
+            and _serving(pod)
+            and all((pod["metadata"].get("labels") or {}).get(k) == v for k, v in selector.items())
+        ),
+        key=lambda pod: str(pod["metadata"].get("name")),
+    )
+    return str(matching[0]["status"]["podIP"]) if matching else None
+
+
 def service_addresses(
     services: Iterable[Mapping[str, Any]],
     endpoints: Iterable[Mapping[str, Any]],
     endpoint_slices: Iterable[Mapping[str, Any]],
+    pods: Iterable[Mapping[str, Any]] = (),
 ) -> list[ServiceAddress]:
-    """Each Service with a ready endpoint → its first address (Endpoints before slices)."""
+    """Each Service with a ready endpoint → its first address (Endpoints, then slices, then
+    the pods its selector matches)."""
+    pods = list(pods)
     found: dict[tuple[str, str], str] = {}
     for item in endpoints:
         meta = item.get("metadata", {})
@@ -77,8 +114,10 @@ def service_addresses(
     for service_obj in services:
         meta = service_obj.get("metadata", {})
         key = (str(meta.get("namespace", "")), str(meta.get("name", "")))
-        if key in found:
-            result.append(ServiceAddress(key[1], key[0], found[key]))
+        selector = (service_obj.get("spec") or {}).get("selector")
+        address = found.get(key) or (selector and _selected_address(key[0], selector, pods))
+        if address:
+            result.append(ServiceAddress(key[1], key[0], address))
     return sorted(result, key=lambda s: (s.namespace, s.name))
 
 

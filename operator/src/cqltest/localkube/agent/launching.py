@@ -87,6 +87,7 @@ class PodFiles:
             api.get("/api/v1/services").get("items", []),
             api.get("/api/v1/endpoints").get("items", []),
             api.get("/apis/discovery.k8s.io/v1/endpointslices").get("items", []),
+            api.get("/api/v1/pods").get("items", []),
         )
         self.hosts_file.write_text(hosts.render(self.pod, services))
 

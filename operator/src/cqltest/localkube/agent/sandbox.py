@@ -146,7 +146,12 @@ def main(plan_path: str) -> None:
         os.chdir(plan["cwd"])
         os.execvpe(plan["argv"][0], plan["argv"], plan["env"])
     except OSError as exc:
-        message = f"failed to start container: {exc}"
+        program = plan["argv"][0]
+        if isinstance(exc, FileNotFoundError) and "/" not in program:
+            # runc's wording, which users search for.
+            message = f'exec: "{program}": executable file not found in $PATH'
+        else:
+            message = f"failed to start container: {exc}"
         with open(plan["start_error"], "w") as handle:
             handle.write(message)
         print(message, file=sys.stderr)
