@@ -105,7 +105,7 @@ def test_termination_message_rules() -> None:
     fallback = termination_message(b"", "FallbackToLogsOnError", 1, log)
     assert fallback.splitlines()[-1] == "line 199"
     assert len(fallback.splitlines()) == 80
-    assert len(termination_message(b"x" * 5000, "File", 1, b"")) == 4096
+    assert termination_message(b"x" * 5000 + b"end", "File", 1, b"") == "x" * 4093 + "end"
     assert message_limit(4) == 3072
     big = b"y" * 100 + b"\n"
     assert len(termination_message(b"", "FallbackToLogsOnError", 1, big * 40)) <= 2048

@@ -15,6 +15,7 @@ the grace period) and write a final status; a deleted pod is then removed with
 
 from __future__ import annotations
 
+import functools
 import logging
 import queue
 import shutil
@@ -22,10 +23,10 @@ import signal
 import subprocess
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from cqltest.localkube.agent import containers, launching, statuses
 from cqltest.localkube.agent.api import STRATEGIC, Api, ApiError
@@ -34,6 +35,7 @@ from cqltest.localkube.agent.statuses import ContainerRun, Terminated
 from cqltest.localkube.agent.volumes import VolumeError, VolumePlan
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 BACKOFF_INITIAL = 1.0
 BACKOFF_MAX = 60.0
@@ -138,14 +140,14 @@ class PodWorker:
             self.deadline = time.monotonic() + float(active)
         plans = self._retry(self._prepare, self.init + self.main, "ContainerCreating")
         for run, spec in zip(self.init, self.init_specs, strict=True):
-            launch = self._retry(lambda s=spec: self._launch(s, plans), [run], "")
+            launch = self._retry(functools.partial(self._launch, spec, plans), [run], "")
             while not self._run_init(run, spec, launch):
                 if self.restart_policy == "Never":
                     self._push()  # Failed
                     return
                 self._restart_wait(run)
         launches = [
-            self._retry(lambda s=spec: self._launch(s, plans), [run], "")
+            self._retry(functools.partial(self._launch, spec, plans), [run], "")
             for run, spec in zip(self.main, self.main_specs, strict=True)
         ]
         for run, spec, launch in zip(self.main, self.main_specs, launches, strict=True):
@@ -161,7 +163,7 @@ class PodWorker:
     def _launch(self, spec: Mapping[str, Any], plans: list[VolumePlan]) -> containers.Launch:
         return launching.launch_for(self.files, spec, plans, self.ctx.api, self.ctx.allocatable)
 
-    def _retry(self, attempt: Any, runs: list[ContainerRun], volume_reason: str) -> Any:
+    def _retry(self, attempt: Callable[[], T], runs: list[ContainerRun], volume_reason: str) -> T:
         """Call ``attempt`` until it stops raising ConfigError, reporting the error as the
         kubelet does while the pod waits."""
         delay = BACKOFF_INITIAL
@@ -207,7 +209,7 @@ class PodWorker:
             try:
                 log_bytes = launch.log.read_bytes() if exit_code != 0 else b""
                 message = statuses.termination_message(
-                    launch.termination_file.read_bytes()[: limit + 1], policy, exit_code,
+                    launch.termination_file.read_bytes(), policy, exit_code,
                     log_bytes, limit,
                 )  # fmt: skip
             except OSError:

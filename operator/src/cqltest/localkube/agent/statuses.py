@@ -7,7 +7,7 @@ kubelet (``pkg/kubelet/kubelet_pods.go`` ``getPhase``/``generateAPIPodStatus``,
 a process killed by signal N exits ``128+N`` (as runc reports it) with ``signal`` set; the
 conditions PodReadyToStartContainers, Initialized, ContainersReady and Ready keep their
 ``lastTransitionTime`` until their status flips. Termination messages follow
-``pkg/kubelet/kuberuntime/kuberuntime_container.go``: at most 4096 bytes per container (and
+``pkg/kubelet/kuberuntime/kuberuntime_container.go``: the last 4096 bytes per container (and
 12 KiB per pod), and with ``FallbackToLogsOnError`` the last 2048 bytes / 80 lines of the log
 when the file is empty and the container failed. Pure.
 """
@@ -242,7 +242,7 @@ def termination_message(
     file_data: bytes, policy: str, exit_code: int, log: bytes, limit: int = MAX_MESSAGE_BYTES
 ) -> str:
     """What ``state.terminated.message`` says for this container."""
-    data = file_data[:limit]
+    data = file_data[-limit:] if limit > 0 else b""  # kubelet: tail.ReadAtMost, the end
     if not data and policy == "FallbackToLogsOnError" and exit_code != 0:
         data = log_tail(log, FALLBACK_LOG_LINES, min(FALLBACK_LOG_BYTES, limit))
     return data.decode(errors="replace")
