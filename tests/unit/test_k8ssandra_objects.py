@@ -78,33 +78,27 @@ def test_pod_status(ready: bool) -> None:
     assert doc["containerStatuses"][0]["restartCount"] == 1
 
 
-def test_services_and_endpoints() -> None:
+def test_services_select_the_dcs_pods() -> None:
     dc = T.datacenters[0]
     service, all_pods = objects.services(T, dc, OWNER)
     assert service["metadata"]["name"] == "demo-dc1-service"
     assert all_pods["metadata"]["name"] == "demo-dc1-all-pods-service"
-    assert service["spec"]["clusterIP"] == "None"
-    assert "selector" not in service["spec"]
+    for svc in (service, all_pods):
+        assert svc["spec"]["clusterIP"] == "None"
+        assert svc["spec"]["selector"] == {
+            "cassandra.datastax.com/cluster": "demo",
+            "cassandra.datastax.com/datacenter": "dc1",
+        }
     assert all_pods["spec"]["publishNotReadyAddresses"] is True
-    assert {"name": "native", "port": 9042, "protocol": "TCP", "targetPort": 9042} in service[
-        "spec"
-    ]["ports"]
-    members = [
-        objects.Endpoint("demo-dc1-r1-sts-0", "127.0.5.1", True),
-        objects.Endpoint("demo-dc1-r2-sts-0", "127.0.5.2", False),
-    ]
-    ep, ep_slice, all_ep, all_slice = objects.endpoints(T, dc, members, "localkube", OWNER)
-    assert ep["kind"] == "Endpoints"
-    assert ep["metadata"]["name"] == "demo-dc1-service"
-    (subset,) = ep["subsets"]
-    assert [a["ip"] for a in subset["addresses"]] == ["127.0.5.1"]
-    assert [a["ip"] for a in subset["notReadyAddresses"]] == ["127.0.5.2"]
-    assert [a["ip"] for a in all_ep["subsets"][0]["addresses"]] == ["127.0.5.1", "127.0.5.2"]
-    assert ep_slice["metadata"]["labels"]["kubernetes.io/service-name"] == "demo-dc1-service"
-    assert [e["conditions"]["ready"] for e in ep_slice["endpoints"]] == [True, False]
-    assert all_slice["metadata"]["name"] == "demo-dc1-all-pods-service"
-    empty = objects.endpoints(T, dc, [], "localkube", OWNER)[0]
-    assert empty["subsets"] == []
+    native = {"name": "native", "port": 9042, "protocol": "TCP", "targetPort": 9042}
+    assert native in service["spec"]["ports"]
+    assert {p["name"] for p in service["spec"]["ports"]} == {
+        "native",
+        "tls-native",
+        "mgmt-api",
+        "prometheus",
+        "metrics",
+    }
 
 
 def test_superuser_secret_username_is_its_name() -> None:

@@ -7,9 +7,11 @@ Pure builders (the controller creates, patches and deletes what they return):
   dealt round-robin over the racks, ``n`` counts within a rack), labelled like cass-operator's
   and annotated as the stand-in's, bound to the localkube node so the node agent (which skips
   that annotation) leaves it to us; its status says Running at the node's loopback address;
-* per datacenter the headless, selector-less Services ``<cluster>-<dc>-service`` (ready nodes)
-  and ``<cluster>-<dc>-all-pods-service`` (every node) with Endpoints and EndpointSlices at the
-  node addresses, since no endpoints controller can select pods that have no real network;
+* per datacenter the headless Services ``<cluster>-<dc>-service`` and
+  ``<cluster>-<dc>-all-pods-service``, selecting the DC's Pods as cass-operator's do. No
+  Endpoints or EndpointSlices: the apiserver refuses loopback addresses in them, so the node
+  agent resolves a selector Service to its first ready Pod's podIP instead (see
+  ``cqltest.localkube.agent.hosts``), which is where the node answers;
 * the generated superuser Secret ``<cluster>-superuser`` (username = the Secret's name).
 
 Everything carries an owner reference to the K8ssandraCluster, so the garbage collector removes
@@ -18,7 +20,7 @@ what the controller's own cleanup misses.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,7 +30,6 @@ from cqltest.localkube.k8ssandra.translate import DatacenterPlan, Translation
 FINALIZER = "k8ssandracluster.k8ssandra.io/finalizer"
 STAND_IN_ANNOTATION = "localkube.cqltest.dev/stand-in"
 STAND_IN = "k8ssandra"
-MANAGED_BY = "localkube.cqltest.dev/k8ssandra"
 LABEL_CLUSTER = "cassandra.datastax.com/cluster"
 LABEL_DATACENTER = "cassandra.datastax.com/datacenter"
 LABEL_RACK = "cassandra.datastax.com/rack"
@@ -57,15 +58,6 @@ class NodePod:
     datacenter: DatacenterPlan
     rack: str
     seed: bool
-
-
-@dataclass(frozen=True)
-class Endpoint:
-    """A node as a Service endpoint: its Pod, address and whether it answers CQL."""
-
-    pod: str
-    address: str
-    ready: bool
 
 
 def node_pods(translation: Translation) -> list[NodePod]:
@@ -178,7 +170,7 @@ def pod_status(address: str, ready: bool, started_at: str, restarts: int = 0) ->
 def services(
     translation: Translation, dc: DatacenterPlan, owner: Mapping[str, Any]
 ) -> list[dict[str, Any]]:
-    """The DC's two headless Services, without selectors (their endpoints are ours to write)."""
+    """The DC's two headless Services, selecting its node Pods."""
     result = []
     for name, ports, all_pods in zip(
         service_names(translation, dc),
@@ -189,6 +181,7 @@ def services(
         spec: dict[str, Any] = {
             "clusterIP": "None",
             "type": "ClusterIP",
+            "selector": {LABEL_CLUSTER: translation.cluster_label, LABEL_DATACENTER: dc.label},
             "ports": [{"name": n, "port": p, "protocol": "TCP", "targetPort": p} for n, p in ports],
         }
         if all_pods:
@@ -200,82 +193,6 @@ def services(
                 "kind": "Service",
                 "metadata": _metadata(name, translation, owner, labels),
                 "spec": spec,
-            }
-        )
-    return result
-
-
-def _endpoint_address(translation: Translation, node_name: str, endpoint: Endpoint) -> Any:
-    return {
-        "ip": endpoint.address,
-        "hostname": endpoint.pod,
-        "nodeName": node_name,
-        "targetRef": {"kind": "Pod", "name": endpoint.pod, "namespace": translation.namespace},
-    }
-
-
-def endpoints(
-    translation: Translation,
-    dc: DatacenterPlan,
-    members: Sequence[Endpoint],
-    node_name: str,
-    owner: Mapping[str, Any],
-) -> list[dict[str, Any]]:
-    """Endpoints and an EndpointSlice for each of the DC's Services: ``-service`` lists only
-    ready nodes as addresses, ``-all-pods-service`` (publishNotReadyAddresses) lists all."""
-    result: list[dict[str, Any]] = []
-    for name, ports, all_pods in zip(
-        service_names(translation, dc),
-        (DC_SERVICE_PORTS, ALL_PODS_PORTS),
-        (False, True),
-        strict=True,
-    ):
-        port_list = [{"name": n, "port": p, "protocol": "TCP"} for n, p in ports]
-        ready = [e for e in members if e.ready or all_pods]
-        not_ready = [e for e in members if not (e.ready or all_pods)]
-        subset: dict[str, Any] = {"ports": port_list}
-        if ready:
-            subset["addresses"] = [_endpoint_address(translation, node_name, e) for e in ready]
-        if not_ready:
-            subset["notReadyAddresses"] = [
-                _endpoint_address(translation, node_name, e) for e in not_ready
-            ]
-        # the mirroring controller would copy these Endpoints into a second slice
-        labels = {LABEL_DATACENTER: dc.label, "endpointslice.kubernetes.io/skip-mirror": "true"}
-        result.append(
-            {
-                "apiVersion": "v1",
-                "kind": "Endpoints",
-                "metadata": _metadata(name, translation, owner, labels),
-                "subsets": [subset] if members else [],
-            }
-        )
-        slice_labels = {
-            LABEL_DATACENTER: dc.label,
-            "kubernetes.io/service-name": name,
-            "endpointslice.kubernetes.io/managed-by": MANAGED_BY,
-        }
-        result.append(
-            {
-                "apiVersion": "discovery.k8s.io/v1",
-                "kind": "EndpointSlice",
-                "metadata": _metadata(name, translation, owner, slice_labels),
-                "addressType": "IPv4",
-                "ports": port_list,
-                "endpoints": [
-                    {
-                        "addresses": [e.address],
-                        "conditions": {"ready": e.ready, "serving": e.ready, "terminating": False},
-                        "hostname": e.pod,
-                        "nodeName": node_name,
-                        "targetRef": {
-                            "kind": "Pod",
-                            "name": e.pod,
-                            "namespace": translation.namespace,
-                        },
-                    }
-                    for e in members
-                ],
             }
         )
     return result

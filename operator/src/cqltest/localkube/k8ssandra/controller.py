@@ -1,0 +1,132 @@
+"""The stand-in's controller: watches K8ssandraClusters and their node Pods, one worker each.
+
+Two watch threads turn events into wake-ups of the per-cluster :class:`ClusterWorker` (which
+reads the object itself, so an event only says *look again*): any K8ssandraCluster event, and a
+stand-in Pod being deleted. On start, and whenever a watch has to be re-listed, every object
+gets a worker, and local clusters under the root whose object is gone are destroyed (the
+controller was down while they were deleted). SIGTERM stops the watches and leaves the
+clusters running: ``localkube down`` destroys everything under the root.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from pathlib import Path
+from typing import Any
+
+from cqltest.local import LocalCluster
+from cqltest.localkube.agent.api import Api, ApiError
+from cqltest.localkube.k8ssandra import crd, objects
+from cqltest.localkube.k8ssandra.reconcile import ClusterWorker
+from cqltest.localkube.k8ssandra.translate import local_name
+
+CLUSTERS = f"/apis/{crd.GROUP}/{crd.VERSION}/{crd.PLURAL}"
+PODS = "/api/v1/pods"
+#: Seconds before a failed list or watch is tried again (the CRD not yet created, say).
+RETRY = 1.0
+
+log = logging.getLogger(__name__)
+
+
+class Controller:
+    def __init__(self, api: Api, node: str, root: Path) -> None:
+        self.api = api
+        self.node = node
+        self.root = root
+        self.stopping = threading.Event()
+        self._workers: dict[tuple[str, str], ClusterWorker] = {}
+        self._lock = threading.Lock()
+
+    def run(self) -> None:
+        """Serve until :meth:`stop`."""
+        watches = [
+            threading.Thread(target=self._watch_clusters, name="watch clusters", daemon=True),
+            threading.Thread(target=self._watch_pods, name="watch pods", daemon=True),
+        ]
+        for thread in watches:
+            thread.start()
+        self.stopping.wait()
+        with self._lock:
+            for worker in self._workers.values():
+                worker.stop()
+
+    def stop(self) -> None:
+        self.stopping.set()
+
+    def wake(self, namespace: str, name: str) -> None:
+        """Have the cluster's worker look again, starting one if there is none (alive)."""
+        if self.stopping.is_set():
+            return
+        key = (namespace, name)
+        with self._lock:
+            worker = self._workers.get(key)
+            if worker is None or not worker.alive():
+                worker = ClusterWorker(self.api, namespace, name, self.node, self.root)
+                self._workers[key] = worker
+                worker.start()
+            else:
+                worker.wake.set()
+
+    # ----------------------------------------------------------------- watches
+
+    def _watch_clusters(self) -> None:
+        while not self.stopping.is_set():
+            try:
+                listing = self.api.get(CLUSTERS)
+                items = listing.get("items") or []
+                for item in items:
+                    self.wake(item["metadata"]["namespace"], item["metadata"]["name"])
+                self._destroy_orphans(items)
+                version = listing["metadata"]["resourceVersion"]
+                for event in self.api.watch(CLUSTERS, version):
+                    if self.stopping.is_set():
+                        return
+                    body = event.get("object") or {}
+                    if event.get("type") == "BOOKMARK":
+                        continue
+                    self.wake(body["metadata"]["namespace"], body["metadata"]["name"])
+            except (ApiError, OSError) as exc:
+                log.debug("K8ssandraCluster watch: %s; listing again", exc)
+                self.stopping.wait(RETRY)
+            except Exception:
+                log.exception("K8ssandraCluster watch failed; listing again")
+                self.stopping.wait(RETRY)
+
+    def _watch_pods(self) -> None:
+        while not self.stopping.is_set():
+            try:
+                listing = self.api.get(PODS, labelSelector=objects.LABEL_CLUSTER)
+                version = listing["metadata"]["resourceVersion"]
+                for event in self.api.watch(PODS, version, labelSelector=objects.LABEL_CLUSTER):
+                    if self.stopping.is_set():
+                        return
+                    self._pod_event(event)
+            except (ApiError, OSError) as exc:
+                log.debug("Pod watch: %s; listing again", exc)
+                self.stopping.wait(RETRY)
+            except Exception:
+                log.exception("Pod watch failed; listing again")
+                self.stopping.wait(RETRY)
+
+    def _pod_event(self, event: dict[str, Any]) -> None:
+        """A stand-in Pod being deleted wakes its cluster's worker (which restarts the node)."""
+        pod = event.get("object") or {}
+        metadata = pod.get("metadata") or {}
+        if (metadata.get("annotations") or {}).get(objects.STAND_IN_ANNOTATION) != objects.STAND_IN:
+            return
+        if event.get("type") != "DELETED" and not metadata.get("deletionTimestamp"):
+            return
+        for owner in metadata.get("ownerReferences") or []:
+            if owner.get("kind") == crd.KIND:
+                self.wake(metadata["namespace"], owner["name"])
+
+    def _destroy_orphans(self, items: list[dict[str, Any]]) -> None:
+        """Local clusters whose K8ssandraCluster is gone (deleted while we were down)."""
+        with self._lock:
+            busy = {local_name(ns, name) for (ns, name), w in self._workers.items() if w.alive()}
+        wanted = {local_name(i["metadata"]["namespace"], i["metadata"]["name"]) for i in items}
+        for cluster in LocalCluster.list(self.root / "cassandra"):
+            if cluster.name not in wanted | busy:
+                log.info("destroying local cluster %s: its K8ssandraCluster is gone", cluster.name)
+                cluster.destroy()
