@@ -247,6 +247,8 @@ def test_cluster_status_reports_provision_time() -> None:
         "datacenters": {"dc1": "Ready"},
         "provisionSeconds": 42.0,
         "message": None,
+        "startedAt": T0,
+        "readyAt": T0 + timedelta(seconds=42),
     }
 
 
@@ -312,3 +314,22 @@ def test_a_status_written_back_with_kopf_progress_parses() -> None:
     body = status.model_dump(mode="json", by_alias=True, exclude_none=True)
     body["kopf"] = {"progress": {"handler": {"started": "2026-01-01T00:00:00Z"}}}
     assert TestRunStatus.model_validate(body).kopf == body["kopf"]
+
+
+def test_every_attempt_is_kept_in_the_suite_history() -> None:
+    sim = Simulation(
+        make_spec([{"name": "a", "retries": 1}]),
+        scripts={"a": [Script("Failed"), Script("Succeeded")]},
+    )
+    sim.run()
+    assert sim.status is not None
+    history = sim.status.suites[0].history
+    assert [(h.attempt, h.state, h.outcome) for h in history] == [
+        (1, "Failed", "failed"),
+        (2, "Succeeded", "passed"),
+    ]
+    assert all(h.started_at is not None and h.finished_at is not None for h in history)
+    cluster = sim.status.cluster
+    assert cluster is not None
+    assert cluster.started_at is not None
+    assert cluster.ready_at is not None

@@ -12,10 +12,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
 
-from cqltest.model import SuiteResult
+from cqltest.model import AttemptState, SuiteResult
 
 ClusterState = Literal["Absent", "Provisioning", "Ready", "Failed"]
-AttemptState = Literal["Running", "Succeeded", "Failed", "TimedOut", "Error", "Cancelled"]
+__all__ = ["AttemptObserved", "AttemptState", "ClusterObserved", "ClusterState", "Observed"]
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from cqltest.engine.evaluate import Evaluation, SuiteView, evaluate
 from cqltest.engine.observed import Observed
 from cqltest.errors import ManifestError
 from cqltest.model import (
+    AttemptStatus,
     ClusterStatus,
     Condition,
     Failure,
@@ -120,6 +121,17 @@ def _suite_status(view: SuiteView, now: datetime) -> SuiteStatus:
         if a.started_at is not None:
             seconds += ((a.finished_at or now) - a.started_at).total_seconds()
     result = view.result
+    history = [
+        AttemptStatus(
+            attempt=a.attempt,
+            state=a.state,
+            started_at=a.started_at,
+            finished_at=a.finished_at,
+            reason=_bounded(a.reason, MAX_FAILURE_MESSAGE),
+            outcome=a.result.outcome if a.result is not None and a.state != "Running" else None,
+        )
+        for a in attempts
+    ]
     return SuiteStatus(
         name=view.name,
         phase=view.phase,
@@ -133,15 +145,18 @@ def _suite_status(view: SuiteView, now: datetime) -> SuiteStatus:
         failures=_bounded_failures(result.failures) if result else [],
         metrics=result.metrics if result else None,
         thresholds=list(view.thresholds),
+        history=history,
     )
+
+
+def _bounded(text: str | None, limit: int) -> str | None:
+    return text if text is None or len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _bounded_failures(failures: Sequence[Failure]) -> list[Failure]:
     """The first failures, messages cut short: a status object must stay far below 1.5 MB."""
     return [
-        f
-        if len(f.message) <= MAX_FAILURE_MESSAGE
-        else f.model_copy(update={"message": f.message[: MAX_FAILURE_MESSAGE - 3] + "..."})
+        f.model_copy(update={"message": _bounded(f.message, MAX_FAILURE_MESSAGE)})
         for f in failures[:MAX_FAILURES]
     ]
 
@@ -194,6 +209,8 @@ def _cluster_status(spec: TestRunSpec, observed: Observed) -> ClusterStatus:
         datacenters=dict(cluster.datacenters),
         provision_seconds=provision,
         message=cluster.message,
+        started_at=cluster.started_at,
+        ready_at=cluster.ready_at,
     )
 
 

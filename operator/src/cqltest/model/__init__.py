@@ -23,6 +23,8 @@ from cqltest.model.spec import (
 from cqltest.model.status import (
     FINAL_SUITE_PHASES,
     TERMINAL_RUN_PHASES,
+    AttemptState,
+    AttemptStatus,
     ClusterStatus,
     Condition,
     RunPhase,
@@ -45,6 +47,8 @@ __all__ = [
     "PLURAL",
     "TERMINAL_RUN_PHASES",
     "VERSION",
+    "AttemptState",
+    "AttemptStatus",
     "ClusterSpec",
     "ClusterStatus",
     "Condition",

@@ -12,12 +12,13 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from cqltest.model.result import Failure, Metrics, TestCounts
+from cqltest.model.result import Failure, Metrics, Outcome, TestCounts
 from cqltest.model.types import CamelModel
 
 RunPhase = Literal["Pending", "Provisioning", "Running", "Succeeded", "Failed", "Error", "Invalid"]
 SuitePhase = Literal["Pending", "Running", "Passed", "Failed", "TimedOut", "Skipped", "Error"]
 ConditionStatus = Literal["True", "False", "Unknown"]
+AttemptState = Literal["Running", "Succeeded", "Failed", "TimedOut", "Error", "Cancelled"]
 TERMINAL_RUN_PHASES: frozenset[str] = frozenset({"Succeeded", "Failed", "Error", "Invalid"})
 FINAL_SUITE_PHASES: frozenset[str] = frozenset({"Passed", "Failed", "TimedOut", "Skipped", "Error"})
 
@@ -42,6 +43,29 @@ class ThresholdResult(CamelModel):
     ok: bool
 
 
+class AttemptStatus(CamelModel):
+    """One attempt of a suite, as the engine last saw it.
+
+    Kept so a restarted operator can rebuild what it saw: an attempt the engine cancelled
+    (TimedOut, Cancelled) leaves no other trace once its Job is deleted.
+    """
+
+    attempt: int = Field(ge=1)
+    state: AttemptState = Field(
+        description="Running, or how the attempt ended before thresholds: Succeeded (exit 0), "
+        "Failed, TimedOut, Error or Cancelled."
+    )
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    reason: str | None = Field(default=None, max_length=4096)
+    outcome: Outcome | None = Field(
+        default=None,
+        description="The outcome the attempt's result reported (passed, failed, error); "
+        "absent when it reported none. The suite's tests, failures and metrics are those of "
+        "the latest attempt with an outcome.",
+    )
+
+
 class SuiteStatus(CamelModel):
     """Where one suite stands."""
 
@@ -57,6 +81,9 @@ class SuiteStatus(CamelModel):
     failures: list[Failure] = Field(default_factory=list)
     metrics: Metrics | None = None
     thresholds: list[ThresholdResult] = Field(default_factory=list)
+    history: list[AttemptStatus] = Field(
+        default_factory=list, description="Every attempt so far, in order."
+    )
 
 
 class ClusterStatus(CamelModel):
@@ -69,6 +96,12 @@ class ClusterStatus(CamelModel):
     datacenters: dict[str, str] = Field(default_factory=dict)
     provision_seconds: float | None = Field(default=None, ge=0)
     message: str | None = None
+    started_at: datetime | None = Field(
+        default=None, description="When provisioning (or attaching) began."
+    )
+    ready_at: datetime | None = Field(
+        default=None, description="When the cluster became ready; the run timeout counts from here."
+    )
 
 
 class SuiteCounts(CamelModel):
