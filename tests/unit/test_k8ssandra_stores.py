@@ -6,6 +6,7 @@ import pytest
 from cqltest.local import certs
 from cqltest.localkube.k8ssandra.stores import keystore_pem, truststore_pem
 from cqltest.localkube.k8ssandra.translate import SpecError
+from cqltest.render.tls import encrypted_private_pem
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.serialization import pkcs12
@@ -68,3 +69,12 @@ def test_java_stores_are_refused_with_advice(magic: bytes, kind: str) -> None:
 def test_keystore_without_key() -> None:
     with pytest.raises(SpecError, match="no PEM private key"):
         keystore_pem(LEAF_PEM, None, "ks")
+
+
+def test_the_operators_pbes1_keystore_is_decrypted() -> None:
+    """cqltest's operator writes PBES1 3DES-encrypted PEM keys (render.tls); the stand-in must
+    read its own operator's Secrets."""
+    key = certs.new_ca(certs.subject("k"))[1]
+    output = keystore_pem(encrypted_private_pem(key, "s3cret") + LEAF_PEM, "s3cret", "ks")
+    loaded = serialization.load_pem_private_key(_key_pem(output), None)
+    assert loaded.public_key() == key.public_key()
