@@ -107,9 +107,14 @@ class Publisher:
             return
         record.written = wanted
 
-    def restarted(self, name: str) -> None:
-        """The node behind Pod ``name`` restarts; its next Pod is a new one."""
+    def recreated(self, name: str) -> None:
+        """Pod ``name`` was deleted: the next one is a new Pod (restart count 0)."""
         self._pods.pop(name, None)
+        self._restarts.pop(name, None)
+
+    def restarted(self, name: str) -> None:
+        """The node behind Pod ``name`` died and starts again in the same Pod (as a container
+        the kubelet restarts)."""
         self._restarts[name] = self._restarts.get(name, 0) + 1
 
     def remove_pod(self, current: Mapping[str, Any]) -> None:

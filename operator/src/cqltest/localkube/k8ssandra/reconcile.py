@@ -88,14 +88,14 @@ class ClusterWorker:
 
     def reconcile(self) -> bool:
         """One pass; True once the object is gone and everything of it is cleaned up."""
-        body = self.api.get_or_none(self.path)
-        if body is None:
+        read = self.api.get_or_none(self.path)
+        if read is None:
             self._destroy_local()
             return True
-        if body["metadata"].get("deletionTimestamp"):
-            self._delete(body)
+        if read["metadata"].get("deletionTimestamp"):
+            self._delete(read)
             return True
-        self._ensure_finalizer(body)
+        body = self._ensure_finalizer(read)
         generation = int(body["metadata"].get("generation") or 0)
         if self.failed_generation == generation:
             return False  # a start that failed is retried when the spec changes, as upstream
@@ -162,22 +162,27 @@ class ClusterWorker:
         try:
             self.cluster.start(timeout=START_TIMEOUT)
         except CqltestError as exc:
-            self.failed_generation = int(body["metadata"].get("generation") or 0)
+            # the message carries the log tail; a changed spec starts from scratch
             self._fail(body, str(exc), latch=True)
+            self._destroy_local()
             return
         self.ready = set(range(len(pods)))
         self._publish_ready(body)
 
     def _heal_pods(self, body: Mapping[str, Any]) -> None:
-        """A deleted node Pod restarts its node, as the StatefulSet would recreate it."""
+        """A deleted node Pod restarts its node, as the StatefulSet would recreate it; a node
+        that died on its own is started again, as the kubelet restarts a container."""
         assert self.cluster is not None
         assert self.publisher is not None
         pods = objects.node_pods(self._translation())
         existing = self.publisher.existing_pods()
+        liveness = self.cluster.status()  # PAUSED (a fault injected on purpose) is left alone
+        nodes = self.cluster.state.nodes
         for pod in pods:
             current = existing.get(pod.name)
             deleting = current is None or current["metadata"].get("deletionTimestamp")
-            if not deleting and pod.index in self.ready:
+            down = liveness[nodes[pod.index].plan.address] == "DOWN"
+            if not deleting and not down and pod.index in self.ready:
                 continue
             self._restart(body, pod, current)
 
@@ -189,12 +194,13 @@ class ClusterWorker:
         address = self.cluster.state.nodes[pod.index].plan.address
         self.ready.discard(pod.index)
         if current is None or current["metadata"].get("deletionTimestamp"):
-            log.info(
-                "%s/%s: pod %s deleted: restarting its node", self.namespace, self.name, pod.name
-            )
+            log.info("%s/%s: pod %s deleted: node restarts", self.namespace, self.name, pod.name)
             self.cluster.stop_node(address)  # SIGTERM: Cassandra drains, as the kubelet's stop
             if current is not None:
                 self.publisher.remove_pod(current)
+            self.publisher.recreated(pod.name)
+        else:
+            log.info("%s/%s: node of %s is down: restarting", self.namespace, self.name, pod.name)
             self.publisher.restarted(pod.name)
         self.publisher.ensure_pod(pod, address, ready=False)
         try:
@@ -304,11 +310,12 @@ class ClusterWorker:
 
     # ----------------------------------------------------------------- metadata and deletion
 
-    def _ensure_finalizer(self, body: Mapping[str, Any]) -> None:
+    def _ensure_finalizer(self, body: Mapping[str, Any]) -> Mapping[str, Any]:
         finalizers = list(body["metadata"].get("finalizers") or [])
         if objects.FINALIZER in finalizers:
-            return
-        self._patch_metadata(body, {"finalizers": [*finalizers, objects.FINALIZER]})
+            return body
+        changes = {"finalizers": [*finalizers, objects.FINALIZER]}
+        return self._patch_metadata(body, changes) or body
 
     def _annotate(self, body: Mapping[str, Any], translation: Translation) -> None:
         """k8ssandra-operator's early sign that reconcile started: the first DC's system RF."""
@@ -318,15 +325,19 @@ class ClusterWorker:
         if annotations.get(INITIAL_REPLICATION) != value:
             self._patch_metadata(body, {"annotations": {INITIAL_REPLICATION: value}})
 
-    def _patch_metadata(self, body: Mapping[str, Any], changes: Mapping[str, Any]) -> None:
+    def _patch_metadata(
+        self, body: Mapping[str, Any], changes: Mapping[str, Any]
+    ) -> dict[str, Any] | None:
+        """The patched object; None if it changed meanwhile (the next pass tries again)."""
         # resourceVersion: a concurrent change (another finalizer) makes this fail, not vanish
         patch = {"metadata": {**changes, "resourceVersion": body["metadata"]["resourceVersion"]}}
         try:
-            self.api.request("PATCH", self.path, body=patch, content_type=MERGE)
+            return self.api.request("PATCH", self.path, body=patch, content_type=MERGE)
         except ApiError as exc:
             if exc.status not in (404, 409):
                 raise
-            self.wake.set()  # re-read and try again
+            self.wake.set()
+            return None
 
     def _delete(self, body: Mapping[str, Any]) -> None:
         """Destroy the local cluster, delete what was published, then release the object."""
