@@ -16,6 +16,7 @@ import pyhelm3
 import pytest
 import yaml
 from cqltest.localkube.binaries import find_binaries
+from cqltest.localkube.k8ssandra.translate import translate
 from cqltest.model import ClusterSpec, TestRun, load_testrun
 from cqltest.render.cluster import TESTRUN_LABEL, cluster_values, release_name
 from cqltest.render.tls import secret_names
@@ -283,3 +284,31 @@ async def test_operator_chart_namespaced_with_service_monitor(helm: pyhelm3.Clie
         service["metadata"]["labels"][k] == v
         for k, v in monitor["spec"]["selector"]["matchLabels"].items()
     )
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
+async def test_localkube_serves_what_the_chart_renders(helm: pyhelm3.Client, path: Path) -> None:
+    """localkube's K8ssandra stand-in reads the rendered cluster as the TestRun meant it."""
+    run = load_testrun(path)
+    cluster = run.spec.cluster
+    (k8c,) = await render(helm, "cqltest-cluster", example_values(run))
+    plan = translate({**k8c, "metadata": {**k8c["metadata"], "namespace": "qa"}})
+    assert [(dc.cassandra_name, dc.size, list(dc.racks)) for dc in plan.datacenters] == [
+        (dc.name, dc.size, list(dc.racks or ["default"])) for dc in cluster.datacenters
+    ]
+    assert plan.authentication is cluster.security.authentication
+    tls = cluster.security.tls
+    stores = {"client": plan.client_stores, "internode": plan.internode_stores}
+    for kind, enabled in (("client", tls.client), ("internode", tls.internode)):
+        ref = stores[kind]
+        if not enabled:
+            assert ref is None
+            continue
+        assert ref is not None
+        secret = f"{run.name}-{kind}-stores"
+        assert (ref.keystore.secret, ref.keystore.key) == (secret, "keystore")
+        assert (ref.keystore_password.secret, ref.keystore_password.key) == (
+            secret,
+            "keystore-password",
+        )
+        assert (ref.truststore.secret, ref.truststore.key) == (secret, "truststore")

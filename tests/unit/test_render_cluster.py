@@ -180,6 +180,11 @@ def test_long_run_names_are_shortened_with_a_hash() -> None:
     assert render.cluster_name("1st.run", cluster) == "c1st-run"
 
 
+def test_datacenter_service_and_superuser_secret() -> None:
+    assert render.datacenter_service("smoke", "dc1") == "smoke-dc1-service"
+    assert render.superuser_secret_name("smoke") == "smoke-superuser"
+
+
 def test_release_names_fit_helm() -> None:
     assert render.release_name("smoke") == "cqltest-smoke"
     long = render.release_name("x" * 200)

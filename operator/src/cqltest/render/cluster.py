@@ -154,6 +154,11 @@ def superuser_secret_name(cluster: str) -> str:
     return f"{cluster}-superuser"
 
 
+def datacenter_service(cluster: str, datacenter: str) -> str:
+    """The headless Service of a datacenter's ready nodes: the suites' contact point."""
+    return f"{cluster}-{datacenter}-service"
+
+
 def _bytes(quantity: str) -> float:
     match = _QUANTITY.match(quantity)
     if match is None:

@@ -42,7 +42,13 @@ from cryptography.hazmat.primitives.ciphers import Cipher, modes
 # and is pure (see the note on moving it to a neutral module).
 from cqltest.local import certs
 from cqltest.model import ClusterSpec
-from cqltest.render.cluster import TESTRUN_LABEL, TlsSecrets, cluster_name, fit_name
+from cqltest.render.cluster import (
+    TESTRUN_LABEL,
+    TlsSecrets,
+    cluster_name,
+    datacenter_service,
+    fit_name,
+)
 
 CA_KEY = "ca.crt"
 KEYSTORE = "keystore"
@@ -79,7 +85,7 @@ def service_names(cluster: str, datacenters: Iterable[str], namespace: str) -> l
     """DNS names of a cluster's per-DC Services and pods, short and fully qualified."""
     names = []
     for dc in datacenters:
-        service = f"{cluster}-{dc}-service"
+        service = datacenter_service(cluster, dc)
         names += [service, f"{service}.{namespace}", f"{service}.{namespace}.svc"]
         names += [f"{service}.{namespace}.svc.{CLUSTER_DOMAIN}"]
         names += [f"*.{service}.{namespace}.svc.{CLUSTER_DOMAIN}"]
