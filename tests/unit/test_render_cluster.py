@@ -177,7 +177,10 @@ def test_long_run_names_are_shortened_with_a_hash() -> None:
     assert first != second
     assert first == render.cluster_name("a" * 60 + "-one", cluster)
     assert_names_fit(first, cluster)
-    assert render.cluster_name("1st.run", cluster) == "c1st-run"
+    # Sanitized names carry the hash, so "1st.run" and "c1st-run" stay apart.
+    assert render.cluster_name("1st.run", cluster).startswith("c1st-run-")
+    assert render.cluster_name("c1st-run", cluster) == "c1st-run"
+    assert render.release_name("a.b") != render.release_name("a-b") == "cqltest-a-b"
 
 
 def test_datacenter_service_and_superuser_secret() -> None:

@@ -87,19 +87,22 @@ def _digest(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:_HASH]
 
 
-def fit_name(name: str, limit: int, key: str) -> str:
+def fit_name(name: str, limit: int, key: str, *, sanitized: bool = False) -> str:
     """``name`` if it fits ``limit``, else its prefix and a hash of ``key`` (the full input).
 
-    The hash keeps shortened names deterministic and apart for inputs sharing a long prefix.
+    The hash keeps shortened names deterministic and apart for inputs sharing a long prefix. A
+    ``sanitized`` name (``a.b`` written ``a-b``) always gets it, so it cannot collide with the
+    name derived from an input that was ``a-b`` to begin with.
     """
-    if len(name) <= limit:
+    if len(name) <= limit and not sanitized:
         return name
     return f"{name[: limit - _HASH - 1].rstrip('-')}-{_digest(key)}"
 
 
 def release_name(run_name: str) -> str:
     """The Helm release of a run's cluster: ``cqltest-<run>``, hashed to fit Helm's 53."""
-    return fit_name(f"cqltest-{run_name.replace('.', '-')}", RELEASE_NAME_LIMIT, run_name)
+    name = f"cqltest-{run_name.replace('.', '-')}"
+    return fit_name(name, RELEASE_NAME_LIMIT, run_name, sanitized="." in run_name)
 
 
 def _racks(cluster: ClusterSpec) -> list[tuple[str, str]]:
@@ -127,6 +130,8 @@ def cluster_name(run_name: str, cluster: ClusterSpec) -> str:
 
     Raises InputError when even a hashed name cannot fit beside the datacenter and rack names.
     """
+    if not cluster.datacenters:
+        raise ValueError("an existing cluster has no K8ssandraCluster name of its own")
     racks = _racks(cluster)
     budget = min(
         [STATEFULSET_NAME_LIMIT - len("---sts") - len(dc) - len(rack) for dc, rack in racks]
@@ -146,7 +151,7 @@ def cluster_name(run_name: str, cluster: ClusterSpec) -> str:
     base = run_name.replace(".", "-")
     if not base[0].isalpha():
         base = f"c{base}"  # Service names derived from it must start with a letter
-    return fit_name(base, budget, run_name)
+    return fit_name(base, budget, run_name, sanitized=base != run_name)
 
 
 def superuser_secret_name(cluster: str) -> str:
