@@ -23,6 +23,7 @@ from cqltest.engine.names import child_name
 from cqltest.engine.observed import AttemptObserved, AttemptState, ClusterObserved, Observed
 from cqltest.engine.status import aggregate_status, invalid_status
 from cqltest.engine.step import Step, World, step
+from cqltest.engine.world import observed_from_world
 
 __all__ = [
     "Action",
@@ -47,6 +48,7 @@ __all__ = [
     "decide",
     "evaluate",
     "invalid_status",
+    "observed_from_world",
     "step",
     "teardown_due",
 ]

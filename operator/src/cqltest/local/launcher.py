@@ -22,6 +22,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from cqltest.engine import AttemptObserved, AttemptState
+from cqltest.engine.verdict import NO_RESULT, exit_verdict
 from cqltest.model import SuiteResult, SuiteSpec
 from cqltest.render.environment import Connection, suite_variables
 
@@ -174,7 +175,7 @@ class SuiteProcess:
         try:
             text = self.result_path.read_text(encoding="utf-8")
         except FileNotFoundError:
-            return None, "wrote no result"
+            return None, NO_RESULT
         except OSError as exc:
             return None, f"result {self.result_path} unreadable: {exc.strerror}"
         try:
@@ -187,23 +188,13 @@ class SuiteProcess:
     def _verdict(
         self, result: SuiteResult | None, problem: str | None
     ) -> tuple[AttemptState, str | None]:
-        code = self.process.returncode
-        if result is None:
-            if self.own_command and problem == "wrote no result":
-                # A bring-your-own command need not speak the result contract: its exit code is
-                # its verdict.
-                if code == 0:
-                    return "Succeeded", None
-                return "Failed", f"command exited with code {code}{self._tail()}"
-            return "Error", f"suite process exited with code {code} and {problem}{self._tail()}"
-        if result.outcome == "passed":
-            if code != 0:
-                return "Error", f"suite reported passed but exited with code {code}{self._tail()}"
-            return "Succeeded", None
-        if result.outcome == "failed":
-            return "Failed", None
-        first = result.failures[0].message if result.failures else f"exit code {code}"
-        return "Error", f"suite could not run: {first}"
+        return exit_verdict(
+            self.process.returncode,
+            result,
+            own_command=self.own_command,
+            tail=self._tail(),
+            problem=problem or NO_RESULT,
+        )
 
     def _tail(self) -> str:
         try:
