@@ -15,6 +15,8 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from urllib3.exceptions import HTTPError
+
 from cqltest.local import LocalCluster
 from cqltest.localkube.agent.api import Api, ApiError
 from cqltest.localkube.k8ssandra import crd, objects
@@ -86,7 +88,7 @@ class Controller:
                     if event.get("type") == "BOOKMARK":
                         continue
                     self.wake(body["metadata"]["namespace"], body["metadata"]["name"])
-            except (ApiError, OSError) as exc:
+            except (ApiError, OSError, HTTPError) as exc:  # a watch ends, the server restarts
                 log.debug("K8ssandraCluster watch: %s; listing again", exc)
                 self.stopping.wait(RETRY)
             except Exception:
@@ -102,7 +104,7 @@ class Controller:
                     if self.stopping.is_set():
                         return
                     self._pod_event(event)
-            except (ApiError, OSError) as exc:
+            except (ApiError, OSError, HTTPError) as exc:  # a watch ends, the server restarts
                 log.debug("Pod watch: %s; listing again", exc)
                 self.stopping.wait(RETRY)
             except Exception:

@@ -155,8 +155,11 @@ class ClusterWorker:
         assert self.publisher is not None
         pods = objects.node_pods(self._translation())
         addresses = [node.plan.address for node in self.cluster.state.nodes]
+        # after a controller restart the nodes still run: their Pods stay Ready meanwhile
+        liveness = self.cluster.status()
         for pod in pods:
-            self.publisher.ensure_pod(pod, addresses[pod.index], ready=False)
+            up = liveness[addresses[pod.index]] == "UP"
+            self.publisher.ensure_pod(pod, addresses[pod.index], ready=up)
         self._write_status(body)
         log.info("%s/%s: starting %d nodes", self.namespace, self.name, len(pods))
         try:
