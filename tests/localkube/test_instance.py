@@ -18,6 +18,8 @@ import pytest
 from click.testing import CliRunner
 from cqltest.cli.app import main
 from cqltest.localkube import instance
+from cqltest.localkube.binaries import find_binaries
+from cqltest.localkube.errors import ComponentError
 from cqltest.localkube.instance import Localkube
 
 pytestmark = [pytest.mark.kube, pytest.mark.timeout(240)]
@@ -32,15 +34,19 @@ COMPONENTS = [
 ]
 
 
-def leftovers(local: Localkube) -> list[str]:
-    """Recorded components still alive, and any process naming the localkube's directory."""
-    alive = [f"{p.name} (pid {p.pid})" for p in local.processes if p.alive()]
-    marker = str(local.root)
+def naming(directory: Path) -> list[str]:
+    """Live processes whose command line names ``directory`` (every component's does)."""
+    found = []
     for proc in psutil.process_iter(["pid", "cmdline", "status"]):
         cmdline = " ".join(proc.info["cmdline"] or [])
-        if marker in cmdline and proc.info["status"] != psutil.STATUS_ZOMBIE:
-            alive.append(f"{cmdline[:120]} (pid {proc.info['pid']})")
-    return alive
+        if str(directory) in cmdline and proc.info["status"] != psutil.STATUS_ZOMBIE:
+            found.append(f"{cmdline[:120]} (pid {proc.info['pid']})")
+    return found
+
+
+def leftovers(local: Localkube) -> list[str]:
+    """Recorded components still alive, and any process naming the localkube's directory."""
+    return [f"{p.name} (pid {p.pid})" for p in local.processes if p.alive()] + naming(local.root)
 
 
 def test_the_session_localkube_runs_every_component(localkube: Localkube) -> None:
@@ -97,6 +103,28 @@ def test_a_localkube_whose_owner_was_killed_is_reaped(localkube_root: Path) -> N
     assert str(directory) in reaped  # ...until the next reap
     assert leftovers(orphan) == []
     assert not directory.exists()
+
+
+def test_a_component_that_exits_at_start_is_named_and_nothing_is_left(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The real binaries, except a scheduler that dies at once, as a bad build or flag would.
+    bins = tmp_path / "bin"
+    bins.mkdir()
+    for binary in find_binaries().values():
+        (bins / binary.name).symlink_to(binary.resolve())
+    (bins / "kube-scheduler").unlink()
+    (bins / "kube-scheduler").write_text("#!/bin/sh\necho 'scheduler: boom' >&2\nexit 3\n")
+    (bins / "kube-scheduler").chmod(0o755)
+    monkeypatch.setenv("CQLTEST_KUBE_BIN", str(bins))
+    root = tmp_path / "root"
+    with pytest.raises(ComponentError) as failed:
+        instance.up("broken", owned=True, root=root)
+    assert failed.value.component == "kube-scheduler"
+    assert str(failed.value).startswith("kube-scheduler exited with code 3 while starting")
+    assert "scheduler: boom" in failed.value.log_tail
+    assert not (root / "broken").exists()
+    assert naming(root / "broken") == []
 
 
 def test_a_bad_name_exits_2_naming_the_flag_value_and_rule() -> None:

@@ -119,8 +119,6 @@ def _component_args(binary: Path, kubeconfig: Path, port: int, cert_dir: Path) -
     return [
         str(binary),
         f"--kubeconfig={kubeconfig}",
-        f"--authentication-kubeconfig={kubeconfig}",
-        f"--authorization-kubeconfig={kubeconfig}",
         "--leader-elect=false",
         "--bind-address=127.0.0.1",
         f"--secure-port={port}",
