@@ -1,5 +1,7 @@
 """``python -m cqlsuites run <suite>``: the one entrypoint of a suite subprocess or test pod.
 
+(``probe`` checks a cluster answers CQL, see :mod:`cqlsuites.probe`; ``list`` names the suites.)
+
 It runs pytest on a built-in suite (``cqlsuites/suites/<name>``) or on a directory of the
 user's own tests with the result plugin, under a pytest configuration of its own so that
 whatever ``pytest.ini``/``pyproject.toml`` happens to sit above the tests cannot change how a
@@ -47,10 +49,16 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--pod", action="store_true", help="report as a Kubernetes pod does")
     run.add_argument("pytest_args", nargs="*", help="extra pytest arguments (after --)")
     sub.add_parser("list", help="list the built-in suites")
+    probe = sub.add_parser("probe", help="check the cluster answers CQL (exit 0) or not (1)")
+    probe.add_argument("--timeout", type=float, default=60.0, help="seconds to keep trying")
     args = parser.parse_args(argv)
     if args.command == "list":
         print("\n".join(builtin_suites()))
         return 0
+    if args.command == "probe":
+        from cqlsuites.probe import probe as run_probe
+
+        return run_probe(timeout=args.timeout)
     return run_suite(
         args.suite, path=args.path, markers=args.markers, pod=args.pod, extra=args.pytest_args
     )

@@ -17,7 +17,7 @@ from cqltest.engine.actions import (
     TeardownCluster,
     apply_actions,
 )
-from cqltest.engine.decide import decide, teardown_due
+from cqltest.engine.decide import attempt_deadline, decide, teardown_due
 from cqltest.engine.evaluate import Evaluation, SuiteView, evaluate
 from cqltest.engine.names import child_name
 from cqltest.engine.observed import AttemptObserved, AttemptState, ClusterObserved, Observed
@@ -44,6 +44,7 @@ __all__ = [
     "actions",
     "aggregate_status",
     "apply_actions",
+    "attempt_deadline",
     "child_name",
     "decide",
     "evaluate",

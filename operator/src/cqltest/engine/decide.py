@@ -7,7 +7,7 @@ again before its last actions show up in the observation creates nothing twice.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from cqltest.engine.actions import Action, Finish, ProvisionCluster, TeardownCluster
 from cqltest.engine.evaluate import Evaluation, evaluate
@@ -39,3 +39,13 @@ def decide(spec: TestRunSpec, observed: Observed, now: datetime) -> list[Action]
     if observed.cluster.state == "Absent" and evaluation.stop is None:
         return [ProvisionCluster()]
     return [*evaluation.cancels, *evaluation.starts]
+
+
+def attempt_deadline(spec: TestRunSpec, suite: str, observed: Observed, now: datetime) -> timedelta:
+    """How long an attempt started now may run: its suite's timeout, or the run's time left."""
+    limit = next(s.timeout for s in spec.suites if s.name == suite)
+    cluster = observed.cluster
+    since = cluster.ready_at or cluster.started_at or observed.started_at
+    if spec.timeout is not None:
+        limit = min(limit, max(timedelta(0), spec.timeout - (now - since)))
+    return limit

@@ -46,19 +46,11 @@ def keyspace_name(run: str, suite: str) -> str:
     return name
 
 
-def suite_variables(
-    connection: Connection, *, run: str, suite: SuiteSpec, attempt: int
-) -> dict[str, str]:
-    """Every ``CQLTEST_*`` variable of one attempt (the password included, when there is one)."""
+def connection_variables(connection: Connection) -> dict[str, str]:
+    """The variables that say how to reach the cluster (all a CQL probe needs)."""
     env = {
         "CQLTEST_CONTACT_POINTS": ",".join(connection.contact_points),
         "CQLTEST_PORT": str(connection.port),
-        "CQLTEST_TOPOLOGY": json.dumps(dict(connection.topology)),
-        "CQLTEST_KEYSPACE": keyspace_name(run, suite.name),
-        "CQLTEST_PARAMS": json.dumps(suite.params),
-        "CQLTEST_SUITE": suite.name,
-        "CQLTEST_ATTEMPT": str(attempt),
-        "CQLTEST_RUN": run,
     }
     if connection.local_dc:
         env["CQLTEST_LOCAL_DC"] = connection.local_dc
@@ -68,3 +60,18 @@ def suite_variables(
     if connection.ca_path is not None:
         env["CQLTEST_TLS_CA"] = connection.ca_path
     return env
+
+
+def suite_variables(
+    connection: Connection, *, run: str, suite: SuiteSpec, attempt: int
+) -> dict[str, str]:
+    """Every ``CQLTEST_*`` variable of one attempt (the password included, when there is one)."""
+    return {
+        **connection_variables(connection),
+        "CQLTEST_TOPOLOGY": json.dumps(dict(connection.topology)),
+        "CQLTEST_KEYSPACE": keyspace_name(run, suite.name),
+        "CQLTEST_PARAMS": json.dumps(suite.params),
+        "CQLTEST_SUITE": suite.name,
+        "CQLTEST_ATTEMPT": str(attempt),
+        "CQLTEST_RUN": run,
+    }
