@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from cqltest import __version__
-from cqltest.cli import cluster, localkube, run, testrun
+from cqltest.cli import cluster, localkube, operator, run, testrun
 from cqltest.cli.errors import CqltestGroup
 
 
@@ -17,6 +17,7 @@ def main() -> None:
 
 main.add_command(cluster.cluster)
 main.add_command(localkube.localkube)
+main.add_command(operator.operator)
 main.add_command(testrun.validate)
 main.add_command(run.run)
 main.add_command(testrun.plan)

@@ -9,6 +9,7 @@ status and a CQL probe, which say more than Helm can.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 from pathlib import Path
@@ -66,7 +67,17 @@ class Releases:
             self._charts[path] = await self._client.get_chart(path)
         return self._charts[path]
 
-    async def install(self, name: str, chart: Path, values: dict[str, Any], namespace: str) -> None:
+    def install(self, name: str, chart: Path, values: dict[str, Any], namespace: str) -> None:
+        """``helm upgrade --install`` (blocking: the operator calls it from a worker thread)."""
+        asyncio.run(self._install(name, chart, values, namespace))
+
+    def uninstall(self, name: str, namespace: str) -> None:
+        """``helm uninstall``; a release that is not there is already uninstalled."""
+        asyncio.run(self._uninstall(name, namespace))
+
+    async def _install(
+        self, name: str, chart: Path, values: dict[str, Any], namespace: str
+    ) -> None:
         try:
             await self._client.install_or_upgrade_release(
                 name,
@@ -80,7 +91,7 @@ class Releases:
         except pyhelm3.errors.Error as exc:
             raise HelmError(f"helm upgrade --install {name} in {namespace}: {exc}") from exc
 
-    async def uninstall(self, name: str, namespace: str) -> None:
+    async def _uninstall(self, name: str, namespace: str) -> None:
         try:
             await self._client.uninstall_release(name, namespace=namespace, wait=False)
         except pyhelm3.errors.Error as exc:

@@ -127,6 +127,21 @@ def replace_data(kube: Kube, manifest: dict[str, Any]) -> None:
         raise _fail(f"update {manifest['kind']} {meta['namespace']}/{meta['name']}", exc) from exc
 
 
+def annotate(kube: Kube, kind: str, namespace: str, name: str, annotations: dict[str, str]) -> None:
+    """Merge ``annotations`` into an object's metadata; a missing object is left alone."""
+    try:
+        _request(
+            kube,
+            "PATCH",
+            f"{_path(kind, namespace)}/{name}",
+            body={"metadata": {"annotations": annotations}},
+            content_type="application/merge-patch+json",
+        )
+    except ApiException as exc:
+        if exc.status != 404:
+            raise _fail(f"annotate {kind} {namespace}/{name}", exc) from exc
+
+
 def pod_log(kube: Kube, namespace: str, pod: str, container: str | None = None) -> str:
     try:
         text: str = kube.core.read_namespaced_pod_log(
@@ -170,24 +185,6 @@ def patch_testrun_status(kube: Kube, namespace: str, name: str, status: dict[str
         if exc.status == 404:
             return
         raise _fail(f"patch status of TestRun {namespace}/{name}", exc) from exc
-
-
-def patch_testrun_finalizers(
-    kube: Kube, namespace: str, name: str, finalizers: list[str], resource_version: str
-) -> None:
-    try:
-        kube.custom.patch_namespaced_custom_object(
-            GROUP,
-            VERSION,
-            namespace,
-            PLURAL,
-            name,
-            {"metadata": {"finalizers": finalizers, "resourceVersion": resource_version}},
-        )
-    except ApiException as exc:
-        if exc.status == 404:
-            return
-        raise _fail(f"update finalizers of TestRun {namespace}/{name}", exc) from exc
 
 
 def post_event(

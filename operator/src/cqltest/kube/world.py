@@ -1,0 +1,306 @@
+"""One TestRun in operator mode, as the engine's :class:`~cqltest.engine.step.World`.
+
+The operator is the engine's third user: this class observes the run's children (Jobs, pods,
+the K8ssandraCluster, the CQL probe Job) and carries out the engine's actions on them; the
+handlers in ``cqltest.operator`` only call :func:`cqltest.kube.reconcile.reconcile`. Nothing is
+kept in memory between reconciles: what the engine needs to know comes back every time from the
+TestRun's status and its children (``engine.world``), so an operator restarted at any point
+carries on where the last one stopped, and every action is idempotent by name.
+
+Provisioning: ``ProvisionCluster`` creates the TLS Secrets and installs the ``cqltest-cluster``
+release; while the status says Provisioning, each reconcile reads the K8ssandraCluster and, once
+it meets the readiness contract, runs a CQL probe Job from inside the cluster (the operator may
+not reach pod addresses); the cluster is Ready when a probe completes. An existing cluster is
+probed the same way. Cancelling an attempt annotates its Job first, and the Job is deleted only
+after the status recording the cancel is published (the order ``engine.world`` relies on).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from cqltest.engine import CancelSuite, ClusterObserved, Observed, StartSuite, child_name
+from cqltest.engine.decide import attempt_deadline
+from cqltest.engine.k8ssandra import k8ssandra_view
+from cqltest.engine.names import (
+    ANNOTATION_CANCEL_REASON,
+    ANNOTATION_CANCELLED,
+    LABEL_COMPONENT,
+    LABEL_TESTRUN,
+    label_value,
+)
+from cqltest.engine.world import observed_from_world
+from cqltest.kube import objects
+from cqltest.kube.client import Kube
+from cqltest.kube.helm import Releases, chart_path
+from cqltest.model import SecretKeyRef, TestRunSpec, TestRunStatus
+from cqltest.render.cluster import (
+    cluster_name,
+    cluster_values,
+    datacenter_service,
+    release_name,
+    superuser_secret_name,
+)
+from cqltest.render.environment import Connection
+from cqltest.render.job import render_job, render_probe_job
+from cqltest.render.pods import NO_SECRETS, Owner, Secrets
+from cqltest.render.tls import CA_KEY, secret_names, tls_secrets
+
+Clock = Callable[[], datetime]
+CLUSTER_CHART = "cqltest-cluster"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What the operator was started with."""
+
+    default_image: str
+    kubeconfig: Path | None = None
+
+
+def _time(text: str | None) -> datetime | None:
+    return datetime.fromisoformat(text.replace("Z", "+00:00")) if text else None
+
+
+def _condition(job: Mapping[str, Any], kind: str) -> bool:
+    conditions = (job.get("status") or {}).get("conditions") or []
+    return any(c.get("type") == kind and c.get("status") == "True" for c in conditions)
+
+
+class RunWorld:
+    """The engine's view of, and hands on, one TestRun's children."""
+
+    def __init__(
+        self,
+        kube: Kube,
+        releases: Releases,
+        obj: Mapping[str, Any],
+        spec: TestRunSpec,
+        status: TestRunStatus | None,
+        settings: Settings,
+        clock: Clock,
+    ) -> None:
+        meta = obj["metadata"]
+        self.kube, self.releases, self.spec, self.settings, self.clock = (
+            kube,
+            releases,
+            spec,
+            settings,
+            clock,
+        )
+        self.status = status
+        self.owner = Owner(meta["name"], meta["namespace"], meta["uid"])
+        self.created_at = _time(meta.get("creationTimestamp")) or clock()
+        self.deleting = bool(meta.get("deletionTimestamp"))
+        self.selector = f"{LABEL_TESTRUN}={label_value(self.owner.name)}"
+        self.to_delete: list[str] = []
+        self._cluster: ClusterObserved | None = None
+        self._torn_down = False
+        provisioned = spec.cluster.existing is None
+        self.cluster = cluster_name(self.owner.name, spec.cluster) if provisioned else None
+        self.tls = secret_names(self.owner.name, spec.cluster) if provisioned else None
+
+    # ------------------------------------------------------------------ observing
+
+    def observe(self) -> Observed:
+        jobs = objects.list_labelled(self.kube, "Job", self.owner.namespace, self.selector)
+        pods = objects.list_labelled(self.kube, "Pod", self.owner.namespace, self.selector)
+        observed = observed_from_world(
+            self.spec,
+            run=self.owner.name,
+            status=self.status,
+            jobs=jobs,
+            pods=pods,
+            created_at=self.created_at,
+            now=self.clock(),
+            deleting=self.deleting,
+        )
+        cluster = self._cluster or observed.cluster
+        return replace(observed, cluster=cluster, torn_down=observed.torn_down or self._torn_down)
+
+    def advance_cluster(self, observed: Observed) -> None:
+        """While provisioning: read the K8ssandraCluster, probe over CQL once it says Ready."""
+        cluster = observed.cluster
+        if cluster.state != "Provisioning" or observed.torn_down:
+            return
+        dcs = [dc.name for dc in self.spec.cluster.datacenters]
+        if self.cluster is not None:
+            obj = objects.get_custom(
+                self.kube, *objects.K8SSANDRA, self.owner.namespace, self.cluster
+            )
+            view = k8ssandra_view(obj, dcs)
+            self._cluster = replace(cluster, datacenters=view.datacenters, message=view.message)
+            if not view.ready:
+                return
+        probes = objects.list_labelled(
+            self.kube, "Job", self.owner.namespace, f"{self.selector},{LABEL_COMPONENT}=probe"
+        )
+        done = [p for p in probes if _condition(p, "Complete")]
+        base = self._cluster or cluster
+        if done:
+            ready_at = _time((done[0].get("status") or {}).get("completionTime")) or self.clock()
+            self._cluster = replace(
+                base,
+                state="Ready",
+                ready_at=ready_at,
+                message=None,
+                name=self.cluster,
+                contact_points=self.connection().contact_points,
+                datacenters=dict.fromkeys(dcs, "Ready"),
+            )
+            return
+        running = [p for p in probes if not _condition(p, "Failed")]
+        if not running:
+            job = render_probe_job(
+                self.owner,
+                len(probes) + 1,
+                self.connection(),
+                image=self.settings.default_image,
+                secrets=self.secrets(),
+            )
+            objects.create_or_get(self.kube, job)
+        self._cluster = replace(base, message=f"{base.message or 'cluster'}; probing CQL")
+
+    # ------------------------------------------------------------------ connection
+
+    def connection(self) -> Connection:
+        cluster = self.spec.cluster
+        topology = {
+            dc.name: {"nodes": dc.size, "replicationFactor": dc.effective_replication_factor}
+            for dc in cluster.datacenters
+        }
+        existing = cluster.existing
+        if existing is not None:
+            return Connection(
+                contact_points=tuple(existing.contact_points),
+                port=existing.port,
+                local_dc=existing.local_datacenter,
+                username=existing.username,
+                topology=topology,
+            )
+        assert self.cluster is not None
+        first = cluster.datacenters[0].name
+        auth = cluster.security.authentication
+        return Connection(
+            contact_points=(datacenter_service(self.cluster, first),),
+            local_dc=first,
+            username=superuser_secret_name(self.cluster) if auth else None,
+            topology=topology,
+        )
+
+    def secrets(self) -> Secrets:
+        cluster = self.spec.cluster
+        existing = cluster.existing
+        if existing is not None:
+            source = existing.password_from
+            if source is not None and source.secret_key_ref is not None:
+                return Secrets(password=source.secret_key_ref)
+            if existing.password is not None:
+                return Secrets(password=SecretKeyRef(name=self._existing_secret(), key="password"))
+            return NO_SECRETS
+        assert self.cluster is not None
+        password = (
+            SecretKeyRef(name=superuser_secret_name(self.cluster), key="password")
+            if cluster.security.authentication
+            else None
+        )
+        ca = (
+            SecretKeyRef(name=self.tls.ca, key=CA_KEY)
+            if self.tls and cluster.security.tls.client
+            else None
+        )
+        return Secrets(password=password, ca=ca)
+
+    def _existing_secret(self) -> str:
+        """An inline password of an existing cluster, moved into a Secret the pods reference."""
+        name = f"{self.owner.name}-existing"[:253]
+        existing = self.spec.cluster.existing
+        assert existing is not None
+        assert existing.password is not None
+        manifest = {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": self.owner.metadata(name, {LABEL_TESTRUN: label_value(self.owner.name)}),
+            "stringData": {"password": existing.password},
+        }
+        objects.create_or_get(self.kube, manifest)
+        return name
+
+    # ------------------------------------------------------------------ the engine's actions
+
+    def provision_cluster(self) -> None:
+        now = self.clock()
+        dcs = {dc.name: "Provisioning" for dc in self.spec.cluster.datacenters}
+        self._cluster = ClusterObserved(
+            "Provisioning",
+            started_at=now,
+            datacenters=dcs,
+            name=self.cluster,
+            message="installing the cluster release"
+            if self.cluster
+            else "probing the existing cluster",
+        )
+        if self.cluster is None:
+            return
+        for secret in tls_secrets(self.owner.name, self.owner.namespace, self.spec.cluster):
+            secret["metadata"]["ownerReferences"] = [self.owner.reference()]
+            objects.create_or_get(self.kube, secret)
+        owner = {
+            k: str(v)
+            for k, v in self.owner.reference().items()
+            if k in ("apiVersion", "kind", "name", "uid")
+        }
+        values = cluster_values(
+            self.owner.name,
+            self.spec.cluster,
+            tls_secrets=self.tls,
+            superuser_secret=None,
+            owner=owner,
+        )
+        self.releases.install(
+            release_name(self.owner.name), chart_path(CLUSTER_CHART), values, self.owner.namespace
+        )
+
+    def start_suite(self, action: StartSuite) -> None:
+        suite = next(s for s in self.spec.suites if s.name == action.name)
+        observed = self.observe()
+        deadline = attempt_deadline(self.spec, suite.name, observed, self.clock())
+        job = render_job(
+            self.owner,
+            self.spec,
+            suite,
+            action.attempt,
+            self.connection(),
+            default_image=self.settings.default_image,
+            deadline=deadline,
+            secrets=self.secrets(),
+        )
+        objects.create_or_get(self.kube, job)
+
+    def cancel_suite(self, action: CancelSuite) -> None:
+        name = child_name(self.owner.name, action.name, action.attempt)
+        annotations = {
+            ANNOTATION_CANCELLED: action.outcome,
+            ANNOTATION_CANCEL_REASON: action.reason,
+        }
+        objects.annotate(self.kube, "Job", self.owner.namespace, name, annotations)
+        self.to_delete.append(name)
+
+    def teardown_cluster(self) -> None:
+        if self.cluster is not None:
+            self.releases.uninstall(release_name(self.owner.name), self.owner.namespace)
+        for probe in objects.list_labelled(
+            self.kube, "Job", self.owner.namespace, f"{self.selector},{LABEL_COMPONENT}=probe"
+        ):
+            objects.delete(self.kube, "Job", self.owner.namespace, probe["metadata"]["name"])
+        self._torn_down = True
+
+    def after_publish(self) -> None:
+        """Delete the Jobs of cancelled attempts, now that the status records their outcome."""
+        for name in self.to_delete:
+            objects.delete(self.kube, "Job", self.owner.namespace, name)
+        self.to_delete.clear()

@@ -1,0 +1,101 @@
+"""The kopf handlers. Each one only says *when* a TestRun is reconciled (see the package doc)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Any
+
+import kopf
+
+from cqltest.errors import CqltestError
+from cqltest.kube.objects import GROUP, K8SSANDRA, PLURAL, VERSION
+from cqltest.kube.reconcile import IDLE_DELAY, reconcile
+from cqltest.operator import runtime
+
+log = logging.getLogger("cqltest.operator")
+
+
+@kopf.on.startup()
+def configure(settings: kopf.OperatorSettings, **_: Any) -> None:
+    settings.peering.standalone = True
+    # The operator posts its own Events (one per transition); kopf's would repeat them.
+    settings.posting.enabled = False
+    settings.watching.server_timeout = 60
+    settings.watching.client_timeout = 90
+    settings.watching.connect_timeout = 10
+    settings.persistence.finalizer = f"{GROUP}/operator"
+    settings.execution.max_workers = 32
+
+
+@kopf.on.login()
+def login(**kwargs: Any) -> kopf.ConnectionInfo | None:
+    info: kopf.ConnectionInfo | None = kopf.login_with_kubeconfig(**kwargs)
+    return info or kopf.login_with_service_account(**kwargs)
+
+
+@kopf.on.probe(id="testruns")
+def active_runs(**_: Any) -> int:
+    return len(runtime.current()._wakers)
+
+
+@kopf.daemon(GROUP, VERSION, PLURAL, cancellation_timeout=10)
+async def drive(name: str, namespace: str | None, stopped: kopf.DaemonStopped, **_: Any) -> None:
+    """One loop per TestRun: reconcile, then sleep until woken or the asked-for delay passes."""
+    rt = runtime.current()
+    assert namespace is not None  # TestRuns are namespaced
+    key = (namespace, name)
+    wake = rt.waker(key)
+    rt.metrics.active_runs.inc()
+    try:
+        while not stopped:
+            wake.clear()
+            delay = IDLE_DELAY
+            try:
+                with rt.timed():
+                    outcome = await asyncio.to_thread(
+                        reconcile, rt.kube, rt.releases, namespace, name, rt.settings
+                    )
+            except CqltestError as exc:
+                rt.metrics.reconcile_errors.labels(type(exc).__name__).inc()
+                log.warning("reconciling %s/%s: %s", namespace, name, exc)
+            else:
+                rt.record(key, outcome)
+                if outcome.finished:
+                    return
+                delay = outcome.delay
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(wake.wait(), timeout=delay)
+    finally:
+        rt.metrics.active_runs.dec()
+
+
+@kopf.on.delete(GROUP, VERSION, PLURAL)
+async def clean_up(name: str, namespace: str | None, **_: Any) -> None:
+    """Stop Jobs, uninstall the release, drop the report, then kopf lets the object go."""
+    rt = runtime.current()
+    assert namespace is not None
+    await asyncio.to_thread(reconcile, rt.kube, rt.releases, namespace, name, rt.settings)
+    rt.forget((namespace, name))
+
+
+def _owner_run(body: kopf.Body) -> str | None:
+    for ref in body.get("metadata", {}).get("ownerReferences") or []:
+        if ref.get("kind") == "TestRun":
+            return str(ref.get("name"))
+    return None
+
+
+@kopf.on.event("batch", "v1", "jobs", labels={f"{GROUP}/testrun": kopf.PRESENT})
+def job_changed(body: kopf.Body, namespace: str | None, **_: Any) -> None:
+    run = _owner_run(body)
+    if run is not None and namespace is not None:
+        runtime.current().wake((namespace, run))
+
+
+@kopf.on.event(*K8SSANDRA, labels={f"{GROUP}/testrun": kopf.PRESENT})
+def cluster_changed(body: kopf.Body, namespace: str | None, **_: Any) -> None:
+    run = _owner_run(body)
+    if run is not None and namespace is not None:
+        runtime.current().wake((namespace, run))

@@ -1,0 +1,97 @@
+"""What the handlers share for the operator's lifetime: the login, Helm, settings, wake-ups.
+
+kopf handlers are module-level functions, so the objects they need are held here, created once
+by :func:`configure` before kopf starts, instead of being rebuilt per event.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+from cqltest.kube.client import Kube
+from cqltest.kube.helm import Releases
+from cqltest.kube.reconcile import Outcome
+from cqltest.kube.world import Settings
+from cqltest.metrics import TestRunCollector
+
+Key = tuple[str, str]
+"""(namespace, name) of a TestRun."""
+
+
+@dataclass
+class Metrics:
+    """The operator's own series, beside the status-derived ones of ``TestRunCollector``."""
+
+    registry: CollectorRegistry = field(default_factory=CollectorRegistry)
+    runs: TestRunCollector = field(default_factory=TestRunCollector)
+
+    def __post_init__(self) -> None:
+        self.registry.register(self.runs)
+        self.reconcile_seconds = Histogram(
+            "cqltest_reconcile_seconds",
+            "Time one reconcile of a TestRun took.",
+            buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+            registry=self.registry,
+        )
+        self.reconcile_errors = Counter(
+            "cqltest_reconcile_errors",
+            "Reconciles that raised (retried after a delay).",
+            ["kind"],
+            registry=self.registry,
+        )
+        self.active_runs = Gauge(
+            "cqltest_active_testruns", "TestRuns being worked on now.", registry=self.registry
+        )
+
+
+@dataclass
+class Runtime:
+    kube: Kube
+    releases: Releases
+    settings: Settings
+    metrics: Metrics = field(default_factory=Metrics)
+    _wakers: dict[Key, asyncio.Event] = field(default_factory=dict)
+
+    def waker(self, key: Key) -> asyncio.Event:
+        return self._wakers.setdefault(key, asyncio.Event())
+
+    def wake(self, key: Key) -> None:
+        event = self._wakers.get(key)
+        if event is not None:
+            event.set()
+
+    def forget(self, key: Key) -> None:
+        self._wakers.pop(key, None)
+        self.metrics.runs.forget("/".join(key))
+
+    def record(self, key: Key, outcome: Outcome) -> None:
+        if outcome.status is not None:
+            self.metrics.runs.update("/".join(key), outcome.status)
+
+    @contextmanager
+    def timed(self) -> Iterator[None]:
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.metrics.reconcile_seconds.observe(time.perf_counter() - start)
+
+
+_RUNTIME: Runtime | None = None
+
+
+def configure(runtime: Runtime) -> None:
+    global _RUNTIME
+    _RUNTIME = runtime
+
+
+def current() -> Runtime:
+    if _RUNTIME is None:
+        raise RuntimeError("cqltest.operator.runtime.configure() was not called before kopf ran")
+    return _RUNTIME
