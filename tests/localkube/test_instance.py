@@ -166,3 +166,10 @@ def test_cli_up_prints_json_and_a_second_up_of_the_name_exits_2(tmp_path: Path) 
     assert stopped.returncode == 0, stopped.stderr
     assert not (tmp_path / "localkube" / "cli").exists()
     assert cqltest("status", "--name", "cli").returncode == 2
+
+
+def test_install_is_the_make_step_and_idempotent() -> None:
+    # The binaries are built already (make test depends on it): a second run only checks them.
+    result = CliRunner().invoke(main, ["localkube", "install"])
+    assert result.exit_code == 0, result.output
+    assert f"control-plane binaries ready in {find_binaries()['etcd'].parent}" in result.output

@@ -345,7 +345,10 @@ def reap_orphans(root: Path | None = None) -> list[str]:
             continue  # being written, or by another version: not ours to judge
         if instance.owner is None or instance.owner.alive():
             continue
-        instance.down()
+        try:
+            instance.down()
+        except OSError:
+            continue  # another process reaping it at the same time; never fail an `up`
         reaped.append(str(directory))
     return reaped
 
