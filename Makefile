@@ -32,6 +32,7 @@ lint: venv
 	$(BIN)/ruff check operator testsuites tests benchmarks
 	$(BIN)/ruff format --check operator testsuites tests benchmarks
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 test: venv jars control-plane lint
 	$(BIN)/pytest -ra $(PYTEST_ARGS)
