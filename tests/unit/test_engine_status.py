@@ -333,3 +333,11 @@ def test_every_attempt_is_kept_in_the_suite_history() -> None:
     assert cluster is not None
     assert cluster.started_at is not None
     assert cluster.ready_at is not None
+
+
+def test_history_reasons_are_bounded() -> None:
+    spec = make_spec([{"name": "a"}])
+    attempts = {"a": [done("Failed", reason="x" * 5000)]}
+    status = aggregate_status(spec, observed(attempts=attempts), T0 + TICK)
+    [suite] = status.suites
+    assert len(suite.history[0].reason or "") == 1000

@@ -266,6 +266,16 @@ def test_a_failed_job_whose_pod_never_ran_names_the_jobs_reason() -> None:
     assert (seen.state, seen.reason) == ("Error", "the test Job failed (BackoffLimitExceeded)")
 
 
+def test_an_evicted_pod_says_why() -> None:
+    evicted = pod(pod_reason="Evicted")
+    evicted["status"]["message"] = "The node was low on resource: memory."
+    seen = one(job(failed="BackoffLimitExceeded"), evicted)
+    assert (seen.state, seen.reason) == (
+        "Error",
+        "the test pod failed: Evicted: The node was low on resource: memory.",
+    )
+
+
 def test_a_job_being_deleted_is_an_error() -> None:
     seen = one(job(deleting=True), pod())
     assert (seen.state, seen.reason, seen.finished_at) == ("Error", JOB_DELETED, NOW)

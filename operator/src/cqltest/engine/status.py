@@ -32,6 +32,8 @@ from cqltest.model.status import ConditionStatus
 MAX_CONDITION_MESSAGE = 32768  # metav1.Condition's limit
 MAX_FAILURES = 20
 MAX_FAILURE_MESSAGE = 2000
+MAX_HISTORY_REASON = 1000
+"""Per attempt: 64 suites of 11 attempts must still fit far below etcd's 1.5 MB object limit."""
 _COUNT_FIELD = {
     "Pending": "pending",
     "Running": "running",
@@ -127,7 +129,7 @@ def _suite_status(view: SuiteView, now: datetime) -> SuiteStatus:
             state=a.state,
             started_at=a.started_at,
             finished_at=a.finished_at,
-            reason=_bounded(a.reason, MAX_FAILURE_MESSAGE),
+            reason=_bounded(a.reason, MAX_HISTORY_REASON),
             outcome=a.result.outcome if a.result is not None and a.state != "Running" else None,
         )
         for a in attempts

@@ -239,6 +239,10 @@ def _failure(
     if pod is None or (_meta(pod).get("deletionTimestamp") and terminated is None):
         return "Error", POD_DELETED
     if terminated is None:
+        why = _pod_reason(pod)
+        if why:  # e.g. Evicted: the node was low on resource: memory
+            message = ((pod.get("status") or {}).get("message") or "").strip()
+            return "Error", f"the test pod failed: {why}" + (f": {message}" if message else "")
         return "Error", f"the test Job failed ({condition.get('reason') or 'no reason given'})"
     if terminated.get("reason") == "OOMKilled":
         memory = _memory_limit(pod)
