@@ -105,6 +105,7 @@ async def test_a_run_release_installs_and_uninstalls(
     run = load_testrun(ROOT / "manifests" / "examples" / "multi-dc.yaml")
     cluster = run.spec.cluster
     names = secret_names(run.name, cluster)
+    assert names is not None
     secrets = tls_secrets(run.name, namespace, cluster)
     control_plane.kubectl(
         "apply",
@@ -127,7 +128,7 @@ async def test_a_run_release_installs_and_uninstalls(
     assert again.revision == 2  # an operator restarted mid-install simply installs again
 
     custom = client.CustomObjectsApi(kube_api)
-    k8c = custom.get_namespaced_custom_object(
+    k8c: Any = custom.get_namespaced_custom_object(
         "k8ssandra.io", "v1alpha1", namespace, "k8ssandraclusters", values["clusterName"]
     )
     stores = k8c["spec"]["cassandra"]["clientEncryptionStores"]
@@ -135,7 +136,7 @@ async def test_a_run_release_installs_and_uninstalls(
     assert [dc["size"] for dc in k8c["spec"]["cassandra"]["datacenters"]] == [2, 1]
 
     await helm.uninstall_release(release, namespace=namespace, wait=False)
-    listed = custom.list_namespaced_custom_object(
+    listed: Any = custom.list_namespaced_custom_object(
         "k8ssandra.io", "v1alpha1", namespace, "k8ssandraclusters"
     )
     assert [
