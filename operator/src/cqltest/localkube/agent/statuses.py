@@ -215,7 +215,6 @@ def pod_status(
         "podIPs": [{"ip": POD_IP}],
         "conditions": conditions(pod_phase, init, main, previous_conditions),
         "containerStatuses": [c.document() for c in main],
-        "qosClass": "BestEffort",
         "reason": reason or None,
         "message": message or None,
     }
