@@ -15,6 +15,7 @@ from typing import Any
 import pyhelm3
 import pytest
 import yaml
+from cqltest.cli.operator import operator as operator_command
 from cqltest.localkube.binaries import find_binaries
 from cqltest.localkube.k8ssandra.translate import translate
 from cqltest.model import ClusterSpec, TestRun, load_testrun
@@ -185,6 +186,16 @@ def test_release_names_are_valid_for_helm() -> None:
     assert release_name("smoke") == "cqltest-smoke"
 
 
+def granted(role: dict[str, Any]) -> set[tuple[str, str, str]]:
+    return {
+        (group, resource, verb)
+        for rule in role["rules"]
+        for group in rule["apiGroups"]
+        for resource in rule["resources"]
+        for verb in rule["verbs"]
+    }
+
+
 def test_operator_chart_crd_is_the_checked_in_one() -> None:
     assert (CHARTS / "cqltest-operator" / "crds" / CRD.name).read_text() == CRD.read_text(), (
         f"charts/cqltest-operator/crds is stale: cp {CRD.relative_to(ROOT)} "
@@ -204,13 +215,13 @@ async def test_operator_chart_cluster_wide(helm: pyhelm3.Client) -> None:
     }
     assert kinds["CustomResourceDefinition"] == [yaml.safe_load(CRD.read_text())]
 
-    (role,) = kinds["ClusterRole"]
-    granted = {
-        (group, resource, verb)
-        for rule in role["rules"]
-        for group in rule["apiGroups"]
-        for resource in rule["resources"]
-        for verb in rule["verbs"]
+    roles = {role["metadata"]["name"]: role for role in kinds["ClusterRole"]}
+    role, observer = roles["rel-cqltest-operator"], roles["rel-cqltest-operator-observer"]
+    assert granted(observer) == {
+        ("apiextensions.k8s.io", "customresourcedefinitions", "list"),
+        ("apiextensions.k8s.io", "customresourcedefinitions", "watch"),
+        ("", "namespaces", "list"),
+        ("", "namespaces", "watch"),
     }
     needed = [
         ("cqltest.dev", "testruns", "watch"),
@@ -218,26 +229,30 @@ async def test_operator_chart_cluster_wide(helm: pyhelm3.Client) -> None:
         ("cqltest.dev", "testruns/status", "patch"),
         ("cqltest.dev", "testruns/finalizers", "update"),
         ("batch", "jobs", "create"),
+        ("batch", "jobs", "patch"),
         ("batch", "jobs", "delete"),
         ("", "pods", "list"),
         ("", "pods/log", "get"),
         ("", "configmaps", "create"),
+        ("", "configmaps", "patch"),
         ("", "secrets", "create"),
         ("", "events", "create"),
         ("", "services", "get"),
         ("", "endpoints", "get"),
         ("k8ssandra.io", "k8ssandraclusters", "create"),
+        ("k8ssandra.io", "k8ssandraclusters", "watch"),
         ("k8ssandra.io", "k8ssandraclusters", "delete"),
     ]
-    assert [n for n in needed if n not in granted] == []
-    assert not any(resource == "leases" for _, resource, _ in granted)  # standalone: no peering
+    assert [n for n in needed if n not in granted(role)] == []
+    assert not any(resource == "leases" for _, resource, _ in granted(role))  # no peering
 
-    (binding,) = kinds["ClusterRoleBinding"]
     (account,) = kinds["ServiceAccount"]
-    assert binding["roleRef"]["name"] == role["metadata"]["name"]
-    assert binding["subjects"] == [
-        {"kind": "ServiceAccount", "name": account["metadata"]["name"], "namespace": "qa"}
-    ]
+    for binding in kinds["ClusterRoleBinding"]:
+        assert binding["roleRef"]["name"] in roles
+        assert binding["subjects"] == [
+            {"kind": "ServiceAccount", "name": account["metadata"]["name"], "namespace": "qa"}
+        ]
+    assert {b["roleRef"]["name"] for b in kinds["ClusterRoleBinding"]} == set(roles)
 
     (deployment,) = kinds["Deployment"]
     spec = deployment["spec"]
@@ -247,8 +262,7 @@ async def test_operator_chart_cluster_wide(helm: pyhelm3.Client) -> None:
     assert pod["serviceAccountName"] == account["metadata"]["name"]
     (container,) = pod["containers"]
     assert container["command"] == ["cqltest"]
-    assert container["args"][:2] == ["operator", "--all-namespaces"]
-    assert "--metrics-port=9090" in container["args"]
+    assert container["args"] == ["operator", "--liveness-port=8080", "--metrics-port=9090"]
     assert container["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "health"}
     ports = {port["name"]: port["containerPort"] for port in container["ports"]}
     assert ports == {"health": 8080, "metrics": 9090}
@@ -266,13 +280,31 @@ async def test_operator_chart_namespaced_with_service_monitor(helm: pyhelm3.Clie
     values = {
         "watch": {"namespaces": ["qa", "ci"]},
         "serviceMonitor": {"enabled": True, "labels": {"release": "prom"}},
+        "defaultSuiteImage": "registry.example/suites:1",
+        "extraArgs": ["--verbose"],
     }
     kinds = by_kind(await render(helm, "cqltest-operator", values))
-    assert "ClusterRoleBinding" not in kinds
+    # Only kopf's read-only observer is bound cluster-wide; the operator's role per namespace.
+    assert [b["roleRef"]["name"] for b in kinds["ClusterRoleBinding"]] == [
+        "rel-cqltest-operator-observer"
+    ]
     assert sorted(b["metadata"]["namespace"] for b in kinds["RoleBinding"]) == ["ci", "qa"]
     (deployment,) = kinds["Deployment"]
     args = deployment["spec"]["template"]["spec"]["containers"][0]["args"]
-    assert args[:3] == ["operator", "--namespace=qa", "--namespace=ci"]
+    assert args == [
+        "operator",
+        "--namespace=qa",
+        "--namespace=ci",
+        "--liveness-port=8080",
+        "--metrics-port=9090",
+        "--default-image=registry.example/suites:1",
+        "--verbose",
+    ]
+    # The real `cqltest operator` command accepts exactly what the chart passes.
+    params = operator_command.make_context("operator", args[1:]).params
+    assert params["namespaces"] == ("qa", "ci")
+    assert (params["liveness_port"], params["metrics_port"]) == (8080, 9090)
+    assert params["default_image"] == "registry.example/suites:1"
     (monitor,) = kinds["ServiceMonitor"]
     assert monitor["apiVersion"] == "monitoring.coreos.com/v1"
     assert monitor["metadata"]["labels"]["release"] == "prom"
