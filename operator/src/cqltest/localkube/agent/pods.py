@@ -276,9 +276,7 @@ class PodWorker:
         except queue.Empty:
             return
         if kind == "exit":
-            process, returncode = payload
-            if process.generation == self.processes[process.run.name].generation:
-                self._record_exit(process, returncode)
+            if self._take_exit(payload):
                 self._push()
         elif kind == "pod":
             self.pod = payload
@@ -286,6 +284,14 @@ class PodWorker:
                 raise _Interrupted("deleted")
         else:
             raise _Interrupted(kind)
+
+    def _take_exit(self, payload: tuple[_Process, int]) -> bool:
+        """Record an exit unless it is of a run already replaced by a restart."""
+        process, returncode = payload
+        if process.generation != self.processes[process.run.name].generation:
+            return False
+        self._record_exit(process, returncode)
+        return True
 
     # ------------------------------------------------------------ stopping
 
@@ -324,9 +330,7 @@ class PodWorker:
             except queue.Empty:
                 break
             if kind == "exit":
-                process, returncode = payload
-                if process.generation == self.processes[process.run.name].generation:
-                    self._record_exit(process, returncode)
+                self._take_exit(payload)
         for process in self.processes.values():
             if process.run.running and process.popen.returncode is not None:
                 self._record_exit(process, process.popen.returncode)
