@@ -42,8 +42,13 @@ def main(argv: list[str] | None = None) -> int:
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
-    agent.run()
-    api.close()
+    try:
+        agent.run()
+    except LocalkubeError as exc:  # the Node could not be registered
+        print(f"node agent: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        api.close()
     return 0
 
 

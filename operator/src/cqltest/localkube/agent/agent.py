@@ -9,8 +9,9 @@ directory is removed.
 
 Restarting the agent: a pod it finds bound, unfinished and with a state directory was started
 by a previous agent whose processes can no longer be supervised. Their recorded process groups
-are killed; a ``restartPolicy: Never`` pod is marked Failed (reason ``NodeAgentRestarted``),
-others are started afresh, as a kubelet restarts containers it lost.
+are killed; a ``restartPolicy: Never`` pod that had started a container is marked Failed
+(reason ``NodeAgentRestarted``), others are started afresh, as a kubelet restarts containers
+it lost.
 """
 
 from __future__ import annotations
@@ -123,8 +124,9 @@ class Agent:
         pod_dir = self.state_dir / "pods" / pod["metadata"]["uid"]
         if not pod_dir.exists():
             return False
+        started = any(pod_dir.glob("*.pgid"))
         containers.kill_recorded(pod_dir)
-        if pod["spec"].get("restartPolicy", "Always") != "Never":
+        if not started or pod["spec"].get("restartPolicy", "Always") != "Never":
             shutil.rmtree(pod_dir, ignore_errors=True)
             return False
         self._fail_leftover(pod)

@@ -83,6 +83,9 @@ class PodWorker:
         self.main_specs = list(spec.get("containers") or [])
         self.init = [ContainerRun(c["name"], c.get("image", "")) for c in self.init_specs]
         self.main = [ContainerRun(c["name"], c.get("image", "")) for c in self.main_specs]
+        if self.init:
+            for run in self.main:
+                run.waiting_reason = "PodInitializing"
         self.events: queue.Queue[tuple[str, Any]] = queue.Queue()
         self.processes: dict[str, _Process] = {}
         self.generation = 0
