@@ -63,7 +63,8 @@ def ready(body: dict[str, Any]) -> bool:
     if status.get("observedGeneration", 0) < body["metadata"]["generation"]:
         return False
     for dc in body["spec"]["cassandra"]["datacenters"]:
-        cassandra = (status.get("datacenters") or {}).get(dc["metadata"]["name"], {})
+        datacenter = (status.get("datacenters") or {}).get(dc["metadata"]["name"], {})
+        cassandra = datacenter.get("cassandra") or {}
         dc_ready = {c["type"]: c["status"] for c in cassandra.get("conditions") or []}
         if dc_ready.get("Ready") != "True" or cassandra.get("cassandraOperatorProgress") != "Ready":
             return False
@@ -162,11 +163,12 @@ def test_a_pod_queries_through_the_dc_service_with_the_superuser_secret(
     script = (
         "import os\n"
         "from cassandra.auth import PlainTextAuthProvider\n"
-        "from cassandra.cluster import Cluster\n"
+        "from cassandra.cluster import EXEC_PROFILE_DEFAULT, Cluster, ExecutionProfile\n"
         "from cassandra.policies import DCAwareRoundRobinPolicy\n"
         "auth = PlainTextAuthProvider(os.environ['CQL_USER'], os.environ['CQL_PASSWORD'])\n"
+        "profile = ExecutionProfile(load_balancing_policy=DCAwareRoundRobinPolicy('dc2'))\n"
         "cluster = Cluster(['two-dc2-service'], auth_provider=auth,\n"
-        "    load_balancing_policy=DCAwareRoundRobinPolicy(local_dc='dc2'))\n"
+        "    execution_profiles={EXEC_PROFILE_DEFAULT: profile})\n"
         "session = cluster.connect()\n"
         "row = session.execute('SELECT data_center, release_version FROM system.local').one()\n"
         "print(row.data_center, row.release_version, os.environ['CQL_USER'])\n"
