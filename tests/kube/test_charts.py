@@ -104,8 +104,9 @@ async def test_every_example_renders_its_k8ssandracluster(helm: pyhelm3.Client, 
     # softPodAntiAffinity needs cpu and memory, requests and limits (cass-operator's webhook).
     assert cassandra["softPodAntiAffinity"] is True
     resources = cassandra["resources"]
-    assert resources["requests"] == resources["limits"]
-    assert set(resources["limits"]) == {"cpu", "memory"}
+    assert set(resources["requests"]) == set(resources["limits"]) == {"cpu", "memory"}
+    assert resources["requests"]["memory"] == resources["limits"]["memory"]
+    assert (resources["requests"]["cpu"], resources["limits"]["cpu"]) == ("500m", "1")
     claim = cassandra["storageConfig"]["cassandraDataVolumeClaimSpec"]
     assert claim["resources"]["requests"]["storage"] == "2Gi"
 
@@ -163,6 +164,7 @@ async def test_superuser_secret_owner_and_storage(helm: pyhelm3.Client) -> None:
     assert claim["storageClassName"] == "standard"
     assert claim["resources"]["requests"]["storage"] == "5Gi"
     assert cassandra["resources"]["limits"] == {"cpu": "500m", "memory": "2304Mi"}
+    assert cassandra["resources"]["requests"] == cassandra["resources"]["limits"]
 
 
 @pytest.mark.parametrize(

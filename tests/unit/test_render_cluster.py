@@ -110,7 +110,7 @@ def test_resources_storage_and_owner() -> None:
     owner = {"apiVersion": "cqltest.dev/v1alpha1", "kind": "TestRun", "name": "r", "uid": "u-1"}
     values = cluster_values("r", cluster, tls_secrets=None, superuser_secret=None, owner=owner)
     assert values["heap"] == "1Gi"
-    assert values["resources"] == {"cpu": "2", "memory": "4Gi"}
+    assert values["resources"] == {"cpu": "2", "cpuRequest": "2", "memory": "4Gi"}
     assert values["storage"] == {"size": "10Gi", "storageClassName": "fast"}
     assert values["owner"] == owner
 

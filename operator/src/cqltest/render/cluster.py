@@ -195,8 +195,8 @@ def _resources(cluster: ClusterSpec) -> dict[str, Any]:
     if spec.heap is not None:
         values["heap"] = spec.heap
     node: dict[str, str] = {}
-    if spec.cpu is not None:
-        node["cpu"] = spec.cpu
+    if spec.cpu is not None:  # what the run asks for, it gets: request = limit
+        node["cpu"] = node["cpuRequest"] = spec.cpu
     if spec.memory is not None:
         node["memory"] = spec.memory
     elif spec.heap is not None:
