@@ -16,10 +16,11 @@ import pyhelm3
 import pytest
 import yaml
 from cqltest.cli.operator import operator as operator_command
+from cqltest.engine.names import LABEL_TESTRUN
 from cqltest.localkube.binaries import find_binaries
 from cqltest.localkube.k8ssandra.translate import translate
 from cqltest.model import ClusterSpec, TestRun, load_testrun
-from cqltest.render.cluster import TESTRUN_LABEL, cluster_values, release_name
+from cqltest.render.cluster import cluster_values, release_name
 from cqltest.render.tls import secret_names
 
 pytestmark = [pytest.mark.kube, pytest.mark.timeout(120)]
@@ -87,12 +88,12 @@ async def test_every_example_renders_its_k8ssandracluster(helm: pyhelm3.Client, 
     k8c = objects[0]
     assert k8c["apiVersion"] == "k8ssandra.io/v1alpha1"
     assert k8c["metadata"]["name"] == values["clusterName"]
-    assert k8c["metadata"]["labels"][TESTRUN_LABEL] == run.name
+    assert k8c["metadata"]["labels"][LABEL_TESTRUN] == run.name
     spec = k8c["spec"]
     assert spec["auth"] is cluster.security.authentication
     cassandra = spec["cassandra"]
     assert cassandra["serverVersion"] == values["serverVersion"]
-    assert cassandra["metadata"]["commonLabels"] == {TESTRUN_LABEL: run.name}
+    assert cassandra["metadata"]["commonLabels"] == {LABEL_TESTRUN: run.name}
     assert "superuserSecretRef" not in cassandra  # K8ssandra generates <cluster>-superuser
     assert [
         (dc["metadata"]["name"], dc["size"], [r["name"] for r in dc.get("racks", [])])

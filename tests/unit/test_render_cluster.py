@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 
 import pytest
+from cqltest.engine.names import label_value
 from cqltest.errors import InputError
 from cqltest.local.jars import DEFAULT_VERSION
 from cqltest.model import ClusterSpec, TestRun, load_testrun
@@ -179,6 +180,8 @@ def test_long_run_names_are_shortened_with_a_hash() -> None:
     assert_names_fit(first, cluster)
     # Sanitized names carry the hash, so "1st.run" and "c1st-run" stay apart.
     assert render.cluster_name("1st.run", cluster).startswith("c1st-run-")
+    values = cluster_values("r" * 100, cluster, tls_secrets=None, superuser_secret=None)
+    assert values["testRun"] == label_value("r" * 100)  # the label every child of the run has
     assert render.cluster_name("c1st-run", cluster) == "c1st-run"
     assert render.release_name("a.b") != render.release_name("a-b") == "cqltest-a-b"
 

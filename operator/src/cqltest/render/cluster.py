@@ -27,6 +27,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from cqltest.engine.names import label_value
 from cqltest.errors import InputError
 from cqltest.model import ClusterSpec
 
@@ -34,7 +35,6 @@ CHART = "cqltest-cluster"
 #: The Cassandra version a TestRun without ``serverVersion`` gets; the same pin as local mode's
 #: ``cqltest.local.jars.DEFAULT_VERSION`` (a unit test keeps them equal).
 DEFAULT_SERVER_VERSION = "5.0.9"
-TESTRUN_LABEL = "cqltest.dev/testrun"
 
 #: cass-operator's webhook limit on ``<cluster>-<dc>-<rack>-sts`` (``validateStatefulsetNameSize``).
 STATEFULSET_NAME_LIMIT = 60
@@ -247,7 +247,7 @@ def cluster_values(
     secrets = tls_secrets or TlsSecrets(ca="")
     values: dict[str, Any] = {
         "clusterName": cluster_name(run_name, cluster),
-        "testRun": run_name,
+        "testRun": label_value(run_name),
         "serverVersion": server_version(cluster),
         "auth": cluster.security.authentication,
         "datacenters": [

@@ -38,12 +38,13 @@ from cryptography.hazmat.primitives import padding, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.ciphers import Cipher, modes
 
+from cqltest.engine.names import LABEL_TESTRUN, label_value
+
 # The one certificate builder of the project; it lives in cqltest.local for historical reasons
 # and is pure (see the note on moving it to a neutral module).
 from cqltest.local import certs
 from cqltest.model import ClusterSpec
 from cqltest.render.cluster import (
-    TESTRUN_LABEL,
     TlsSecrets,
     cluster_name,
     datacenter_service,
@@ -186,7 +187,7 @@ def tls_secrets(run_name: str, namespace: str, cluster: ClusterSpec) -> list[dic
     kluster = cluster_name(run_name, cluster)
     ca = certs.new_ca(certs.subject(f"cqltest CA {kluster}"))
     sans = service_names(kluster, [dc.name for dc in cluster.datacenters], namespace)
-    labels = {TESTRUN_LABEL: run_name}
+    labels = {LABEL_TESTRUN: label_value(run_name)}
     manifests = [_secret(names.ca, namespace, {CA_KEY: certs.certificate_pem(ca[0])}, labels)]
     for store, role in ((names.client, "client"), (names.internode, "internode")):
         if store is not None:
