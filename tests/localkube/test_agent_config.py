@@ -92,6 +92,28 @@ def test_secrets_config_maps_and_the_downward_api_reach_the_process(
     assert not os.path.exists("/etc/podinfo")
 
 
+def test_resource_limits_are_reported_through_the_downward_api(
+    localkube: Localkube, namespace: str
+) -> None:
+    resources = {"requests": {"cpu": "100m", "memory": "64Mi"}, "limits": {"memory": "128Mi"}}
+    env = [
+        {
+            "name": "MEMORY_MB",
+            "valueFrom": {"resourceFieldRef": {"resource": "limits.memory", "divisor": "1Mi"}},
+        },
+        {
+            "name": "CPU_M",
+            "valueFrom": {"resourceFieldRef": {"resource": "requests.cpu", "divisor": "1m"}},
+        },
+    ]
+    container = {"command": ["sh", "-c", "echo $MEMORY_MB $CPU_M"], "env": env}
+    apply(localkube, namespace, pod("sized", {**container, "resources": resources}))
+    done = finished_pod(localkube, namespace, "sized")
+    assert done["status"]["phase"] == "Succeeded", done["status"]
+    assert done["status"]["qosClass"] == "Burstable"  # the apiserver's, kept
+    assert localkube.kubectl("logs", "-n", namespace, "sized").stdout == "128 100\n"
+
+
 def test_a_missing_secret_key_leaves_the_pod_pending_until_it_exists(
     localkube: Localkube, namespace: str
 ) -> None:

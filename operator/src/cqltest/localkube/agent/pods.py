@@ -360,6 +360,7 @@ class PodWorker:
         status = statuses.pod_status(
             pod_phase=pod_phase, start_time=self.start_time, init=self.init, main=self.main,
             previous_conditions=self.conditions, reason=reason, message=message,
+            generation=self.pod["metadata"].get("generation"),
         )  # fmt: skip
         self.conditions = status["conditions"]
         path = f"/api/v1/namespaces/{self.namespace}/pods/{self.name}/status"

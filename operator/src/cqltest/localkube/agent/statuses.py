@@ -204,9 +204,11 @@ def pod_status(
     previous_conditions: Sequence[Mapping[str, Any]] = (),
     reason: str = "",
     message: str = "",
+    generation: int | None = None,
 ) -> dict[str, Any]:
     """The ``status`` body to patch; ``reason``/``message`` for pod-level failures
-    (``DeadlineExceeded``)."""
+    (``DeadlineExceeded``); ``generation``: the spec it reflects (``observedGeneration``).
+    ``qosClass`` is left out: the apiserver sets it at creation and rejects any change."""
     status: dict[str, Any] = {
         "phase": pod_phase,
         "hostIP": POD_IP,
@@ -222,6 +224,8 @@ def pod_status(
         status["initContainerStatuses"] = [c.document() for c in init]
     if start_time:
         status["startTime"] = start_time
+    if generation is not None:
+        status["observedGeneration"] = generation
     return status
 
 
