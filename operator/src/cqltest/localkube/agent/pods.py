@@ -15,6 +15,7 @@ the grace period) and write a final status; a deleted pod is then removed with
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import queue
@@ -204,8 +205,12 @@ class PodWorker:
         run, launch = process.run, process.launch
         exit_code, signum = statuses.exit_status(returncode)
         reason, message = "", ""
-        if exit_code == 128 and launch.start_error_file.exists():
-            reason, message = "StartError", launch.start_error_file.read_text(errors="replace")
+        start_error = ""
+        if exit_code == 128:
+            with contextlib.suppress(OSError):
+                start_error = launch.start_error_file.read_text(errors="replace")
+        if start_error:
+            reason, message = "StartError", start_error
         else:
             policy = str(process.spec.get("terminationMessagePolicy") or "File")
             limit = statuses.message_limit(len(self.init) + len(self.main))
