@@ -75,3 +75,14 @@ def test_stand_in_pods_are_left_alone(localkube: Localkube, namespace: str) -> N
     status = get(localkube, f"/api/v1/namespaces/{namespace}/pods/cassandra-like")["status"]
     assert status.get("phase") == "Pending"
     assert not status.get("containerStatuses")
+
+
+def test_a_program_that_does_not_exist_fails_with_start_error(
+    localkube: Localkube, namespace: str
+) -> None:
+    apply(localkube, namespace, pod("missing", {"command": ["no-such-program-here"]}))
+    done = finished_pod(localkube, namespace, "missing")
+    assert done["status"]["phase"] == "Failed"
+    terminated = done["status"]["containerStatuses"][0]["state"]["terminated"]
+    assert (terminated["exitCode"], terminated["reason"]) == (128, "StartError")
+    assert "executable file not found" in terminated["message"]
