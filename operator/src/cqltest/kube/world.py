@@ -52,6 +52,10 @@ from cqltest.render.tls import CA_KEY, secret_names, tls_secrets
 
 Clock = Callable[[], datetime]
 CLUSTER_CHART = "cqltest-cluster"
+MAX_PROBES = 10
+"""Failed CQL probes before the cluster counts as Failed (each probe retries for minutes)."""
+PROBE_SPACING = 5.0
+"""Seconds between the start of one probe and the next, when one failed."""
 
 
 @dataclass(frozen=True)
@@ -154,7 +158,19 @@ class RunWorld:
             )
             return
         running = [p for p in probes if not _condition(p, "Failed")]
-        if not running:
+        if len(probes) - len(running) >= MAX_PROBES:
+            last = max(probes, key=lambda p: str(p["metadata"].get("creationTimestamp")))
+            self._cluster = replace(
+                base,
+                state="Failed",
+                message=f"the CQL probe failed {MAX_PROBES} times; "
+                f"last: {self._probe_message(last)}",
+            )
+            return
+        starts = [_time(p["metadata"].get("creationTimestamp")) for p in probes]
+        newest = max((t for t in starts if t is not None), default=None)
+        spaced = newest is None or (self.clock() - newest).total_seconds() >= PROBE_SPACING
+        if not running and spaced:
             job = render_probe_job(
                 self.owner,
                 len(probes) + 1,
@@ -164,6 +180,17 @@ class RunWorld:
             )
             objects.create_or_get(self.kube, job)
         self._cluster = replace(base, message=f"{base.message or 'cluster'}; probing CQL")
+
+    def _probe_message(self, job: Mapping[str, Any]) -> str:
+        """The termination message (or reason) of a failed probe Job's pod."""
+        selector = f"job-name={job['metadata']['name']}"
+        for pod in objects.list_labelled(self.kube, "Pod", self.owner.namespace, selector):
+            for container in (pod.get("status") or {}).get("containerStatuses") or []:
+                terminated = (container.get("state") or {}).get("terminated") or {}
+                text = terminated.get("message") or terminated.get("reason")
+                if text:
+                    return str(text).strip()[-800:]
+        return "no message"
 
     # ------------------------------------------------------------------ connection
 

@@ -130,17 +130,44 @@ class _Mirrors:
             directory = os.path.dirname(directory)
 
 
+def _held(path: str) -> str:
+    """A name for ``path`` that keeps working once a mount hides the path itself.
+
+    A pod's emptyDir at ``/tmp`` hides the agent's state directory when that lives under
+    ``/tmp`` (every test session's does); a descriptor opened before the first mount, named
+    through ``/proc/self/fd``, still reaches the inode.
+    """
+    return f"/proc/self/fd/{os.open(path, os.O_PATH)}"
+
+
 def apply(plan: dict[str, Any]) -> None:
-    mirrors = _Mirrors(plan["mirror_dir"])
     mounts = sorted(plan["mounts"], key=lambda m: m["target"].rstrip("/").count("/"))
+    sources = {m["source"]: _held(m["source"]) for m in mounts}
+    kinds = {m["source"]: os.path.isdir(m["source"]) for m in mounts}
+    cwd, workdir = plan["cwd"], _held(plan["cwd"])
+    identity = os.stat(workdir)
+    mirrors = _Mirrors(plan["mirror_dir"])
+    mirrors.directory = _held(mirrors.directory)
     for mount in mounts:
-        mirrors.ensure(mount["target"], os.path.isdir(mount["source"]))
-        _bind(mount["source"], mount["target"], bool(mount["read_only"]))
+        mirrors.ensure(mount["target"], kinds[mount["source"]])
+        _bind(sources[mount["source"]], mount["target"], bool(mount["read_only"]))
+    # A process (pytest, for one) may chdir back to getcwd(): the working directory must stay
+    # reachable by its own path, so when a volume hid it, it is bound back in place.
+    try:
+        current = os.stat(cwd)
+        hidden = (current.st_dev, current.st_ino) != (identity.st_dev, identity.st_ino)
+    except OSError:
+        hidden = True
+    if hidden:
+        mirrors.ensure(cwd, True)
+        _bind(workdir, cwd)
 
 
 def main(plan_path: str) -> None:
     with open(plan_path) as handle:
         plan: dict[str, Any] = json.load(handle)
+    # Opened before any mount can hide the pod directory (see _held); written only on failure.
+    error_file = os.open(plan["start_error"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
     try:
         apply(plan)
         os.chdir(plan["cwd"])
@@ -152,7 +179,7 @@ def main(plan_path: str) -> None:
             message = f'exec: "{program}": executable file not found in $PATH'
         else:
             message = f"failed to start container: {exc}"
-        with open(plan["start_error"], "w") as handle:
+        with os.fdopen(error_file, "w") as handle:
             handle.write(message)
         print(message, file=sys.stderr)
         os._exit(128)
