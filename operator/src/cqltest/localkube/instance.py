@@ -187,8 +187,8 @@ class Localkube(ControlPlane):
             if time.monotonic() > deadline:
                 agent = [p for p in self.processes if p.name == AGENT]
                 hint = f"; node agent log:\n{agent[0].tail()}" if agent else ""
-                raise NotReadyError(f"localkube {self.name!r}: {what} not after {timeout:.0f}s"
-                                    f"{hint}")  # fmt: skip
+                raise NotReadyError(f"localkube {self.name!r}: still waiting for {what} after "
+                                    f"{timeout:.0f}s{hint}")  # fmt: skip
             time.sleep(processes.POLL)
 
     def _apply_crds(self, timeout: float) -> None:
