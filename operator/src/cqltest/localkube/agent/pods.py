@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import logging
+import os
 import queue
 import shutil
 import signal
@@ -196,9 +197,12 @@ class PodWorker:
         ).start()
 
     def _wait_exit(self, process: _Process) -> None:
-        returncode = process.popen.wait()
+        # Wait without reaping, so the pid (= pgid) cannot be reused before the group is killed.
+        with contextlib.suppress(ChildProcessError):
+            os.waitid(os.P_PID, process.popen.pid, os.WEXITED | os.WNOWAIT)
         # The runtime kills a container's cgroup when its init exits: do so for the group.
         containers.signal_group(process.popen.pid, signal.SIGKILL)
+        returncode = process.popen.wait()
         self.events.put(("exit", (process, returncode)))
 
     def _record_exit(self, process: _Process, returncode: int) -> None:
