@@ -1,23 +1,31 @@
 """K8ssandraClusters served by the stand-in with real local Cassandra, through a real localkube.
 
 Two clusters are applied once for the module, together (1 DC of 1 node; 2 DCs of 1 node each with
-authentication), and shared by the tests; the test that deletes a cluster runs last.
+authentication), and shared by the tests; the test that deletes a cluster runs last. A third,
+with client and internode TLS from store Secrets as cqltest's operator writes them, is started
+by its own test.
 """
 
 from __future__ import annotations
 
+import base64
 import json
+import ssl
 import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
 from agentkit import apply, get, job, logs, wait_for
-from cqltest.local import LocalCluster, nodes
+from cassandra.auth import PlainTextAuthProvider
+from cassandra.cluster import Cluster, NoHostAvailable
+from cqltest.local import LocalCluster, certs, nodes
 from cqltest.localkube.instance import Localkube
 from cqltest.localkube.k8ssandra.translate import local_name
+from cqltest.render.tls import encrypted_private_pem
 
 pytestmark = [pytest.mark.kube, pytest.mark.cassandra, pytest.mark.timeout(600)]
 
@@ -220,6 +228,97 @@ def test_a_misspelled_field_is_rejected_at_apply(localkube: Localkube, served: S
     )  # fmt: skip
     assert result.returncode != 0
     assert 'unknown field "spec.cassandra.datacenters[0].sise"' in result.stderr
+
+
+def test_a_cluster_it_cannot_serve_reports_status_error(
+    localkube: Localkube, served: Served
+) -> None:
+    manifest = k8ssandra_cluster("old", ["dc1"], auth=False)
+    manifest["spec"]["cassandra"]["serverVersion"] = "4.1.8"
+    apply(localkube, served.namespace, manifest)
+
+    def error() -> str | None:
+        return (get(localkube, cluster_path(served.namespace, "old")).get("status") or {}).get(
+            "error"
+        )
+
+    message = wait_for("status.error", error, timeout=30)
+    assert message.startswith("serverVersion '4.1.8': the local stand-in runs")
+    printed = localkube.kubectl("get", "k8c", "-n", served.namespace, "old").stdout
+    assert "5.0.x only" in printed
+
+
+def _store_secret(name: str, ca: certs.CertifiedKey, password: str) -> dict[str, Any]:
+    """An encryption-store Secret as cqltest's operator writes it (render.tls): PEM, the key
+    encrypted with the keystore password."""
+    leaf = certs.issue(ca, certs.subject(name))
+    keystore = encrypted_private_pem(leaf[1], password) + certs.certificate_pem(leaf[0])
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": name},
+        "stringData": {
+            "keystore": (keystore + certs.certificate_pem(ca[0])).decode(),
+            "truststore": certs.certificate_pem(ca[0]).decode(),
+            "keystore-password": password,
+            "truststore-password": "",
+        },
+    }
+
+
+def test_client_and_internode_tls_from_the_store_secrets(
+    localkube: Localkube, served: Served, tmp_path: Path
+) -> None:
+    ca = certs.new_ca(certs.subject("k8c test CA"))
+    manifest = k8ssandra_cluster("tls", ["dc1"], auth=True)
+    cassandra = manifest["spec"]["cassandra"]
+    cassandra["config"]["cassandraYaml"] = {
+        "client_encryption_options": {"enabled": True},
+        "server_encryption_options": {"internode_encryption": "all"},
+    }
+    for field, secret in (
+        ("clientEncryptionStores", "tls-client-stores"),
+        ("serverEncryptionStores", "tls-internode-stores"),
+    ):
+        cassandra[field] = {
+            "keystoreSecretRef": {"name": secret},
+            "truststoreSecretRef": {"name": secret},
+        }
+    apply(
+        localkube,
+        served.namespace,
+        _store_secret("tls-client-stores", ca, "client-pw"),
+        _store_secret("tls-internode-stores", ca, "internode-pw"),
+        manifest,
+    )
+
+    def ready_body() -> dict[str, Any] | None:
+        body: dict[str, Any] = get(localkube, cluster_path(served.namespace, "tls"))
+        return body if ready(body) else None
+
+    body = wait_for("the TLS cluster ready", ready_body, timeout=READY_TIMEOUT)
+    [node] = body["status"]["datacenters"]["dc1"]["cassandra"]["nodeStatuses"].values()
+    secret = get(localkube, f"/api/v1/namespaces/{served.namespace}/secrets/tls-superuser")
+    username, password = (
+        base64.b64decode(secret["data"][k]).decode() for k in ("username", "password")
+    )
+    ca_file = tmp_path / "ca.pem"
+    ca_file.write_bytes(certs.certificate_pem(ca[0]))
+    context = ssl.create_default_context(cafile=str(ca_file))
+    context.check_hostname = False  # the store's certificate names no node, as k8ssandra's tests
+    auth = PlainTextAuthProvider(username, password)
+    cluster = Cluster([node["ip"]], auth_provider=auth, ssl_context=context, connect_timeout=10)
+    try:
+        row = cluster.connect().execute("SELECT cluster_name FROM system.local").one()
+        assert row.cluster_name == "tls"
+    finally:
+        cluster.shutdown()
+    plain = Cluster([node["ip"]], auth_provider=auth, connect_timeout=5)
+    try:
+        with pytest.raises(NoHostAvailable):
+            plain.connect()
+    finally:
+        plain.shutdown()
 
 
 def test_deleting_the_cluster_leaves_no_cassandra_process(
