@@ -7,11 +7,18 @@ stand-in's. What differs from a kubelet, and why it is enough for cqltest:
 * no images: a container is its ``command`` + ``args`` run on this machine; ``python`` and
   ``python3`` mean the agent's own interpreter (``launching``);
 * host network: podIP = hostIP = 127.0.0.1; Services resolve through a per-pod ``/etc/hosts``
-  to their first endpoint (``hosts``), since there is no DNS and no kube-proxy;
+  to their first endpoint, or the first ready pod their selector matches (``hosts``), since
+  there is no DNS and no kube-proxy;
 * isolation is a private mount namespace per container (``sandbox``): volumes, ``/etc/hosts``
   and the termination-message file are bind-mounted where the pod asks, without touching the
   host; there are no cgroups, so resource limits are reported (downward API) but not enforced;
-* no probes: a running container is ready.
+* no probes: a running container is ready;
+* the kubelet endpoint serves container logs only (``kubectl logs`` with ``-f``, ``--tail``,
+  ``--limit-bytes``, ``--previous``; no per-line timestamps, so ``--timestamps`` and
+  ``--since`` are ignored); ``kubectl exec``, ``attach`` and ``port-forward`` are not served
+  (a pod's ports are on 127.0.0.1 anyway);
+* no service-account tokens are mounted (ServiceAccount admission is off in localkube):
+  pods that call the API use a kubeconfig.
 
 Everything the control plane sees follows the kubelet: Node status and Lease (``node``), pod
 status (``statuses``), env and ``$(VAR)`` expansion (``envvars``), volumes (``volumes``),

@@ -95,6 +95,7 @@ class PodWorker:
         self.deadline: float | None = None
         self.conditions: list[dict[str, Any]] = list(pod.get("status", {}).get("conditions", []))
         self.removed = False
+        self.phase = ""  # the last phase written
         self.finished = threading.Event()
         self.thread = threading.Thread(target=self._main, name=f"pod {self.name}", daemon=True)
 
@@ -332,6 +333,7 @@ class PodWorker:
                 process.popen.wait()
 
     def _stop(self, why: str) -> None:
+        log.info("pod %s/%s: stopping its processes (%s)", self.namespace, self.name, why)
         self._kill_all(self._grace(why))
         if why in ("shutdown", "gone"):
             return
@@ -372,6 +374,10 @@ class PodWorker:
             generation=self.pod["metadata"].get("generation"),
         )  # fmt: skip
         self.conditions = status["conditions"]
+        if pod_phase != self.phase:
+            log.info("pod %s/%s: %s%s", self.namespace, self.name, pod_phase,
+                     f" ({reason})" if reason else "")  # fmt: skip
+            self.phase = pod_phase
         path = f"/api/v1/namespaces/{self.namespace}/pods/{self.name}/status"
         body = {"metadata": {"uid": self.uid}, "status": status}
         try:
