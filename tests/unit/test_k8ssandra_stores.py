@@ -74,7 +74,12 @@ def test_keystore_without_key() -> None:
 def test_the_operators_pbes1_keystore_is_decrypted() -> None:
     """cqltest's operator writes PBES1 3DES-encrypted PEM keys (render.tls); the stand-in must
     read its own operator's Secrets."""
-    key = certs.new_ca(certs.subject("k"))[1]
-    output = keystore_pem(encrypted_private_pem(key, "s3cret") + LEAF_PEM, "s3cret", "ks")
+    output = keystore_pem(encrypted_private_pem(LEAF[1], "s3cret") + LEAF_PEM, "s3cret", "ks")
     loaded = serialization.load_pem_private_key(_key_pem(output), None)
-    assert loaded.public_key() == key.public_key()
+    assert loaded.public_key() == LEAF[1].public_key()
+
+
+def test_a_key_that_is_not_the_certificates_is_refused() -> None:
+    other = certs.issue(CA, certs.subject("other"))[1]
+    with pytest.raises(SpecError, match=r"does not belong to the first certificate \(CN=node"):
+        keystore_pem(certs.private_pem(other) + LEAF_PEM, None, "ks")

@@ -20,6 +20,7 @@ import re
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
 from cryptography.hazmat.primitives.serialization import pkcs12
 
 from cqltest.localkube.k8ssandra.translate import SpecError
@@ -55,22 +56,17 @@ def _pem_certificates(data: bytes, where: str) -> list[x509.Certificate]:
         raise SpecError(f"{where} holds no readable PEM certificate: {exc}") from None
 
 
-def _pem_private_key(data: bytes, password: str | None, where: str) -> bytes:
+def _pem_private_key(data: bytes, password: str | None, where: str) -> PrivateKeyTypes:
     block = _PEM_KEY.search(data)
     if block is None:
         raise SpecError(f"{where} holds certificates but no PEM private key")
     try:
-        key = serialization.load_pem_private_key(block.group(0), _password(password))
+        return serialization.load_pem_private_key(block.group(0), _password(password))
     except (TypeError, ValueError) as exc:
         raise SpecError(
             f"{where}: the private key cannot be read ({exc}); an encrypted key needs the "
             "keystore password"
         ) from None
-    return key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    )
 
 
 def _pkcs12(data: bytes, password: str | None, where: str) -> pkcs12.PKCS12KeyAndCertificates:
@@ -87,17 +83,25 @@ def keystore_pem(data: bytes, password: str | None, where: str) -> bytes:
     _refuse_java(data, where)
     if _PEM_BEGIN in data:
         key = _pem_private_key(data, password, where)
-        return key + _pem(_pem_certificates(data, where))
-    store = _pkcs12(data, password, where)
-    if store.key is None or store.cert is None:
-        raise SpecError(f"{where} is a PKCS12 store without a private key and certificate")
-    key = store.key.private_bytes(
+        chain = _pem_certificates(data, where)
+    else:
+        store = _pkcs12(data, password, where)
+        if store.key is None or store.cert is None:
+            raise SpecError(f"{where} is a PKCS12 store without a private key and certificate")
+        key = store.key
+        chain = [store.cert.certificate, *(extra.certificate for extra in store.additional_certs)]
+    # Cassandra would start and then fail every handshake; say so before starting it
+    if key.public_key() != chain[0].public_key():
+        raise SpecError(
+            f"{where}: the private key does not belong to the first certificate "
+            f"({chain[0].subject.rfc4514_string()}); put the key's own certificate first"
+        )
+    unencrypted = key.private_bytes(
         serialization.Encoding.PEM,
         serialization.PrivateFormat.PKCS8,
         serialization.NoEncryption(),
     )
-    chain = [store.cert.certificate, *(extra.certificate for extra in store.additional_certs)]
-    return key + _pem(chain)
+    return unencrypted + _pem(chain)
 
 
 def truststore_pem(data: bytes, password: str | None, where: str) -> bytes:
