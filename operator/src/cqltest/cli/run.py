@@ -105,28 +105,33 @@ def _write_outputs(
     junit: Path | None,
     metrics: Path | None,
 ) -> None:
-    doc = status_document(status)
     if status_file is not None:
-        _write(status_file, json.dumps(doc, indent=2) + "\n")
+        write_file(status_file, json.dumps(status_document(status), indent=2) + "\n")
     if junit is not None and testrun is not None:
         from cqltest.render.junit import render_junit
 
-        _write(junit, render_junit(testrun, status, results))
+        write_file(junit, render_junit(testrun, status, results))
     if metrics is not None and testrun is not None:
         from cqltest.metrics import write_metrics
 
         write_metrics(metrics, testrun.name, status)
+    print_report(testrun.name if testrun is not None else None, status, output)
+
+
+def print_report(name: str | None, status: TestRunStatus, output: str) -> None:
+    """The final report on stdout: the status document (json, yaml) or :func:`report` (table)."""
     if output == "json":
-        click.echo(json.dumps(doc, indent=2))
+        click.echo(json.dumps(status_document(status), indent=2))
     elif output == "yaml":
-        click.echo(yaml.safe_dump(doc, sort_keys=False), nl=False)
-    elif testrun is not None:
-        Console(highlight=False).print(report(testrun.name, status))
+        click.echo(yaml.safe_dump(status_document(status), sort_keys=False), nl=False)
+    elif name is not None:
+        Console(highlight=False).print(report(name, status))
     else:
         Console(highlight=False).print(Text.assemble("TestRun ", _styled(status.phase)))
 
 
-def _write(path: Path, text: str) -> None:
+def write_file(path: Path, text: str) -> None:
+    """Write a report file (JUnit, status), creating its directory."""
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")
 
