@@ -8,7 +8,7 @@ found again after a controller restart by name; deletion finds them by owner UID
 from __future__ import annotations
 
 import datetime
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,6 +19,7 @@ from cqltest.localkube.k8ssandra.translate import Translation
 MERGE = "application/merge-patch+json"
 
 #: Collection paths (namespace filled in) of every kind the stand-in publishes.
+KINDS = ("Pod", "Service", "Secret")
 _COLLECTIONS = {
     "Pod": "/api/v1/namespaces/{}/pods",
     "Service": "/api/v1/namespaces/{}/services",
@@ -135,15 +136,18 @@ class Publisher:
     # ----------------------------------------------------------------- deletion
 
     @staticmethod
-    def delete_owned(api: Api, namespace: str, owner_uid: str) -> None:
-        """Delete every object the stand-in published for the owner with UID ``owner_uid``
-        (the garbage collector would, later; the K8ssandraCluster's finalizer waits for us)."""
-        for kind, template in _COLLECTIONS.items():
-            collection = template.format(namespace)
+    def delete_owned(
+        api: Api, namespace: str, owned: Callable[[Mapping[str, Any]], bool], kinds: Sequence[str]
+    ) -> None:
+        """Delete the objects of ``kinds`` the stand-in published whose owner reference is
+        ``owned``; Pods at once, as the kubelet finishes a deletion (nothing else would: a
+        terminating stand-in Pod would keep its namespace from ever being deleted)."""
+        for kind in kinds:
+            collection = _COLLECTIONS[kind].format(namespace)
             listing = api.get(collection, labelSelector=objects.LABEL_CLUSTER)
             for item in listing.get("items") or []:
                 owners = item["metadata"].get("ownerReferences") or []
-                if not any(owner.get("uid") == owner_uid for owner in owners):
+                if not any(owned(owner) for owner in owners):
                     continue
                 body: dict[str, Any] = {"kind": "DeleteOptions", "apiVersion": "v1"}
                 if kind == "Pod":

@@ -23,7 +23,7 @@ from cqltest.errors import CqltestError
 from cqltest.local import LocalCluster, probe
 from cqltest.localkube.agent.api import Api, ApiError
 from cqltest.localkube.errors import LocalkubeError
-from cqltest.localkube.k8ssandra import crd, objects, status
+from cqltest.localkube.k8ssandra import crd, objects, publish, status
 from cqltest.localkube.k8ssandra.credentials import SecretReader
 from cqltest.localkube.k8ssandra.publish import MERGE, Publisher
 from cqltest.localkube.k8ssandra.translate import SpecError, Translation, local_name, translate
@@ -89,8 +89,14 @@ class ClusterWorker:
     def reconcile(self) -> bool:
         """One pass; True once the object is gone and everything of it is cleaned up."""
         read = self.api.get_or_none(self.path)
-        if read is None:
+        if read is None:  # deleted while no worker ran, or its finalizer removed by hand
             self._destroy_local()
+            Publisher.delete_owned(
+                self.api,
+                self.namespace,
+                lambda owner: owner.get("kind") == crd.KIND and owner.get("name") == self.name,
+                ["Pod"],  # the rest is the garbage collector's
+            )
             return True
         if read["metadata"].get("deletionTimestamp"):
             self._delete(read)
@@ -179,6 +185,10 @@ class ClusterWorker:
         assert self.publisher is not None
         pods = objects.node_pods(self._translation())
         existing = self.publisher.existing_pods()
+        if self._namespace_terminating(existing):
+            for terminating in existing.values():  # no restarts: the K8ssandraCluster goes next
+                self.publisher.remove_pod(terminating)
+            return
         liveness = self.cluster.status()  # PAUSED (a fault injected on purpose) is left alone
         nodes = self.cluster.state.nodes
         for pod in pods:
@@ -188,6 +198,13 @@ class ClusterWorker:
             if not deleting and not down and pod.index in self.ready:
                 continue
             self._restart(body, pod, current)
+
+    def _namespace_terminating(self, pods: Mapping[str, Mapping[str, Any]]) -> bool:
+        """Pods deleted because their namespace is (asked only when a Pod is terminating)."""
+        if not any(pod["metadata"].get("deletionTimestamp") for pod in pods.values()):
+            return False
+        namespace = self.api.get_or_none(f"/api/v1/namespaces/{self.namespace}") or {}
+        return bool(namespace.get("metadata", {}).get("deletionTimestamp"))
 
     def _restart(
         self, body: Mapping[str, Any], pod: objects.NodePod, current: Mapping[str, Any] | None
@@ -346,7 +363,10 @@ class ClusterWorker:
         """Destroy the local cluster, delete what was published, then release the object."""
         log.info("%s/%s: deleted: destroying its cluster", self.namespace, self.name)
         self._destroy_local()
-        Publisher.delete_owned(self.api, self.namespace, body["metadata"]["uid"])
+        uid = body["metadata"]["uid"]
+        Publisher.delete_owned(
+            self.api, self.namespace, lambda owner: owner.get("uid") == uid, publish.KINDS
+        )
         finalizers = [f for f in body["metadata"].get("finalizers") or [] if f != objects.FINALIZER]
         if len(finalizers) != len(body["metadata"].get("finalizers") or []):
             self._patch_metadata(body, {"finalizers": finalizers})
