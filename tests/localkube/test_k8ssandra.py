@@ -24,6 +24,7 @@ from cassandra.auth import PlainTextAuthProvider
 from cassandra.cluster import Cluster, NoHostAvailable
 from cqltest.local import LocalCluster, certs, nodes
 from cqltest.localkube.instance import Localkube
+from cqltest.localkube.k8ssandra.status import cluster_ready
 from cqltest.localkube.k8ssandra.translate import local_name
 from cqltest.render.tls import encrypted_private_pem
 
@@ -62,25 +63,6 @@ def cluster_path(namespace: str, name: str) -> str:
     return f"/apis/k8ssandra.io/v1alpha1/namespaces/{namespace}/k8ssandraclusters/{name}"
 
 
-def ready(body: dict[str, Any]) -> bool:
-    """The contract's readiness predicate (§2.3 without the CQL probe)."""
-    status = body.get("status") or {}
-    conditions = {c["type"]: c["status"] for c in status.get("conditions") or []}
-    if conditions.get("CassandraInitialized") != "True" or status.get("error") != "None":
-        return False
-    if status.get("observedGeneration", 0) < body["metadata"]["generation"]:
-        return False
-    for dc in body["spec"]["cassandra"]["datacenters"]:
-        datacenter = (status.get("datacenters") or {}).get(dc["metadata"]["name"], {})
-        cassandra = datacenter.get("cassandra") or {}
-        dc_ready = {c["type"]: c["status"] for c in cassandra.get("conditions") or []}
-        if dc_ready.get("Ready") != "True" or cassandra.get("cassandraOperatorProgress") != "Ready":
-            return False
-        if len(cassandra.get("nodeStatuses") or {}) != dc["size"]:
-            return False
-    return True
-
-
 @dataclass
 class Served:
     namespace: str
@@ -102,7 +84,7 @@ def served(localkube: Localkube) -> Iterator[Served]:
     deadline = started + READY_TIMEOUT
     while len(seconds) < 2 and time.monotonic() < deadline:
         for name in ("one", "two"):
-            if name not in seconds and ready(get(localkube, cluster_path(namespace, name))):
+            if name not in seconds and cluster_ready(get(localkube, cluster_path(namespace, name))):
                 seconds[name] = time.monotonic() - started
         time.sleep(0.1)
     print(f"K8ssandraCluster create → ready seconds: {seconds}")
@@ -296,7 +278,7 @@ def test_client_and_internode_tls_from_the_store_secrets(
 
     def ready_body() -> dict[str, Any] | None:
         body: dict[str, Any] = get(localkube, cluster_path(served.namespace, "tls"))
-        return body if ready(body) else None
+        return body if cluster_ready(body) else None
 
     body = wait_for("the TLS cluster ready", ready_body, timeout=READY_TIMEOUT)
     [node] = body["status"]["datacenters"]["dc1"]["cassandra"]["nodeStatuses"].values()

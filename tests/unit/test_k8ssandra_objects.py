@@ -163,3 +163,22 @@ def test_crd_manifest() -> None:
     config = cassandra["properties"]["config"]["properties"]
     assert config["cassandraYaml"]["x-kubernetes-preserve-unknown-fields"] is True
     assert "x-kubernetes-preserve-unknown-fields" not in config["jvmOptions"]
+
+
+def test_cluster_ready_is_the_contracts_predicate() -> None:
+    dc = T.datacenters[1]
+    nodes = [status.NodeStatus("demo-dc2-default-sts-0", "127.0.5.4", "default")]
+    body: dict[str, Any] = {
+        "metadata": {"generation": 2},
+        "spec": {"cassandra": {"datacenters": [{"metadata": {"name": "dc2"}, "size": 1}]}},
+    }
+    starting = status.datacenter_status(dc, False, [], 2, "t0")
+    body["status"] = status.cluster_status({"dc2": starting}, 2, "t0")
+    assert not status.cluster_ready(body)
+    ready = status.datacenter_status(dc, True, nodes, 2, "t1", starting)
+    body["status"] = status.cluster_status({"dc2": ready}, 2, "t1", body["status"])
+    assert status.cluster_ready(body)
+    body["metadata"]["generation"] = 3  # a spec change not yet observed
+    assert not status.cluster_ready(body)
+    body["metadata"]["generation"] = 2
+    assert not status.cluster_ready({**body, "status": status.error_status("x", 2, body["status"])})

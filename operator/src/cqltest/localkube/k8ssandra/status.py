@@ -136,3 +136,28 @@ def error_status(
     status["error"] = message
     status["observedGeneration"] = generation
     return status
+
+
+def cluster_ready(body: Mapping[str, Any]) -> bool:
+    """The contract's readiness predicate for a K8ssandraCluster (§2.3, without its CQL probe):
+    the latest spec observed, no error, CassandraInitialized, and every DC Ready with progress
+    Ready and as many node statuses as its size. What tests and the benchmark wait for."""
+    status_ = body.get("status") or {}
+    conditions = _conditions_by_type(status_.get("conditions"))
+    if conditions.get(INITIALIZED, {}).get("status") != "True":
+        return False
+    if status_.get("error") != NO_ERROR:
+        return False
+    if status_.get("observedGeneration", 0) < body["metadata"].get("generation", 0):
+        return False
+    for dc in ((body.get("spec") or {}).get("cassandra") or {}).get("datacenters") or []:
+        datacenter = (status_.get("datacenters") or {}).get(dc["metadata"]["name"]) or {}
+        cassandra = datacenter.get("cassandra") or {}
+        dc_conditions = _conditions_by_type(cassandra.get("conditions"))
+        if dc_conditions.get("Ready", {}).get("status") != "True":
+            return False
+        if cassandra.get("cassandraOperatorProgress") != "Ready":
+            return False
+        if len(cassandra.get("nodeStatuses") or {}) != dc.get("size"):
+            return False
+    return True
