@@ -42,6 +42,8 @@ T = TypeVar("T")
 BACKOFF_INITIAL = 1.0
 BACKOFF_MAX = 60.0
 DEFAULT_GRACE = 30.0
+#: Pauses after a failed status write before the next try (the last pause precedes giving up).
+STATUS_RETRIES = (0.1, 0.5, 2.0, 0.0)
 DEADLINE_MESSAGE = "Pod was active on the node longer than the specified deadline"
 
 
@@ -170,15 +172,15 @@ class PodWorker:
         return launching.launch_for(self.files, spec, plans, self.ctx.api, self.ctx.allocatable)
 
     def _retry(self, attempt: Callable[[], T], runs: list[ContainerRun], volume_reason: str) -> T:
-        """Call ``attempt`` until it stops raising ConfigError, reporting the error as the
-        kubelet does while the pod waits."""
+        """Call ``attempt`` until it stops raising ConfigError (or an API error, which may pass),
+        reporting the error as the kubelet does while the pod waits."""
         delay = BACKOFF_INITIAL
         while True:
             try:
                 return attempt()
-            except ConfigError as exc:
+            except (ConfigError, ApiError) as exc:
                 reason = "CreateContainerConfigError"
-                if isinstance(exc, VolumeError):
+                if isinstance(exc, VolumeError | ApiError):
                     reason = volume_reason or "ContainerCreating"
                 for run in runs:
                     run.set_waiting(reason, str(exc))
@@ -380,9 +382,15 @@ class PodWorker:
             self.phase = pod_phase
         path = f"/api/v1/namespaces/{self.namespace}/pods/{self.name}/status"
         body = {"metadata": {"uid": self.uid}, "status": status}
-        try:
-            self.ctx.api.request("PATCH", path, body=body, content_type=STRATEGIC)
-        except ApiError as exc:
-            if exc.status == 404:
-                raise _Interrupted("gone") from None
-            log.warning("pod %s/%s: status update failed: %s", self.namespace, self.name, exc)
+        for delay in STATUS_RETRIES:
+            try:
+                self.ctx.api.request("PATCH", path, body=body, content_type=STRATEGIC)
+                return
+            except ApiError as exc:
+                if exc.status in (404, 409):  # deleted, or a new pod of that name (uid)
+                    raise _Interrupted("gone") from None
+                failure: Exception = exc
+            except Exception as exc:  # the connection dropped, the apiserver restarts
+                failure = exc
+            time.sleep(delay)
+        log.warning("pod %s/%s: status update failed: %s", self.namespace, self.name, failure)
