@@ -7,6 +7,7 @@ Real components only: the localkube's apiserver, controller manager, scheduler a
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import pytest
 from agentkit import apply, finished_pod, get, pod, wait_for
@@ -66,15 +67,24 @@ def test_kubectl_logs_follow_streams_until_the_container_exits(
     assert time.monotonic() - started > 0.5  # it streamed, not a snapshot after the end
 
 
-def test_stand_in_pods_are_left_alone(localkube: Localkube, namespace: str) -> None:
+def test_stand_in_pods_are_left_alone_but_their_log_file_is_served(
+    localkube: Localkube, namespace: str, tmp_path: Path
+) -> None:
+    system_log = tmp_path / "system.log"
+    system_log.write_text("INFO  Startup complete\n")
     manifest = pod("cassandra-like", {"command": ["sh", "-c", "exit 1"]})
-    manifest["metadata"]["annotations"] = {"localkube.cqltest.dev/stand-in": "k8ssandra"}
+    manifest["metadata"]["annotations"] = {
+        "localkube.cqltest.dev/stand-in": "k8ssandra",
+        "localkube.cqltest.dev/log-file": str(system_log),
+    }
     manifest["spec"]["nodeName"] = localkube.node
     apply(localkube, namespace, manifest)
     time.sleep(1.5)
     status = get(localkube, f"/api/v1/namespaces/{namespace}/pods/cassandra-like")["status"]
     assert status.get("phase") == "Pending"
     assert not status.get("containerStatuses")
+    served = localkube.kubectl("logs", "-n", namespace, "cassandra-like").stdout
+    assert served == "INFO  Startup complete\n"
 
 
 def test_a_program_that_does_not_exist_fails_with_start_error(

@@ -3,7 +3,9 @@
 It lists then watches the pods whose ``spec.nodeName`` is its node (resuming from the last
 resourceVersion, relisting after ``410 Gone``) and hands each to a :class:`PodWorker`. Pods
 annotated ``localkube.cqltest.dev/stand-in: k8ssandra`` belong to the K8ssandra stand-in and
-are never run, updated nor deleted here. A finished pod that gets a ``deletionTimestamp`` is
+are never run, updated nor deleted here; if one names a file in ``localkube.cqltest.dev/log-file``,
+``kubectl logs`` shows that file (the apiserver asks this node for the logs of every pod bound
+to it). A finished pod that gets a ``deletionTimestamp`` is
 deleted with grace 0 (the kubelet's last step); when a pod disappears from the API its state
 directory is removed.
 
@@ -33,6 +35,8 @@ from cqltest.localkube.agent.pods import PodContext, PodWorker
 log = logging.getLogger(__name__)
 
 STAND_IN_ANNOTATION = "localkube.cqltest.dev/stand-in"
+#: On a stand-in's pod: a file `kubectl logs` shows for it (a Cassandra node's system.log).
+LOG_FILE_ANNOTATION = "localkube.cqltest.dev/log-file"
 RESTART_REASON = "NodeAgentRestarted"
 
 
@@ -49,6 +53,7 @@ class Agent:
         self.keeper = NodeKeeper(api, node, port, self.ctx.allocatable)
         self.workers: dict[str, PodWorker] = {}
         self.names: dict[tuple[str, str], str] = {}
+        self.stand_in_logs: dict[tuple[str, str], Path] = {}
         self.lock = threading.Lock()
         self.stopping = threading.Event()
         self.log_server = LogServer(port, self.locate, state_dir / "node-agent")
@@ -162,9 +167,13 @@ class Agent:
             )
 
     def _dispatch(self, pod: dict[str, Any]) -> None:
-        if ignored(pod):
-            return
         meta = pod["metadata"]
+        if ignored(pod):
+            log_file = (meta.get("annotations") or {}).get(LOG_FILE_ANNOTATION)
+            with self.lock:
+                if log_file:
+                    self.stand_in_logs[(meta["namespace"], meta["name"])] = Path(log_file)
+            return
         uid = meta["uid"]
         with self.lock:
             worker = self.workers.get(uid)
@@ -192,6 +201,7 @@ class Agent:
     def _removed(self, pod: dict[str, Any]) -> None:
         meta = pod["metadata"]
         with self.lock:
+            self.stand_in_logs.pop((meta["namespace"], meta["name"]), None)
             worker = self.workers.pop(meta["uid"], None)
             if self.names.get((meta["namespace"], meta["name"])) == meta["uid"]:
                 del self.names[(meta["namespace"], meta["name"])]
@@ -209,6 +219,14 @@ class Agent:
         with self.lock:
             uid = self.names.get((namespace, pod))
             worker = self.workers.get(uid) if uid else None
+            stand_in_log = self.stand_in_logs.get((namespace, pod))
+        if stand_in_log is not None:
+            # Followed for as long as the pod exists; there is no previous run to show.
+            return (
+                stand_in_log,
+                stand_in_log.with_name(stand_in_log.name + ".no-previous"),
+                lambda: (namespace, pod) in self.stand_in_logs,
+            )
         running: Callable[[], bool] = lambda: False  # noqa: E731
         if worker is not None:
             pod_dir = worker.files.dir
