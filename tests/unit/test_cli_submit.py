@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
+from cqltest.cli.app import main
 from cqltest.cli.submit import (
     WAITING,
     attempt_selector,
@@ -129,3 +132,20 @@ def test_a_missing_attempt_lists_the_ones_there_are() -> None:
 def test_an_attempt_whose_pod_is_gone_is_said() -> None:
     with pytest.raises(InputError, match="attempt 2 of suite s of TestRun run has no pod"):
         pick_pod("run", "s", None, [_labelled("2")], [_labelled("1")])
+
+
+def test_timeout_and_junit_without_wait_are_bad_input(tmp_path: Path) -> None:
+    manifest = tmp_path / "x.yaml"
+    manifest.write_text("kind: TestRun\n")
+    for flag in (["--timeout", "1m"], ["--junit", str(tmp_path / "j.xml")]):
+        result = CliRunner().invoke(main, ["submit", str(manifest), *flag])
+        assert result.exit_code == 2
+        assert "only apply with --wait" in result.stderr
+
+
+def test_a_malformed_timeout_is_bad_input(tmp_path: Path) -> None:
+    result = CliRunner().invoke(
+        main, ["submit", str(tmp_path / "x.yaml"), "--wait", "--timeout", "soon"]
+    )
+    assert result.exit_code == 2
+    assert "--timeout" in result.stderr

@@ -194,6 +194,8 @@ def submit(
     """Apply a TestRun manifest to Kubernetes (server-side apply); with --wait, follow it."""
     from cqltest.kube.submit import apply_testrun, default_namespace
 
+    if not wait and (timeout is not None or junit is not None):
+        raise InputError("--timeout and --junit only apply with --wait")
     limit = _timeout(timeout)
     testrun = load_testrun(file)
     manifest = yaml.safe_load(file.read_text(encoding="utf-8"))
@@ -272,7 +274,9 @@ def _final_report(
     """The report ConfigMap's data, once it holds the run's last reports (or after a while)."""
     from cqltest.kube import objects
 
-    until = time.monotonic() + REPORT_WAIT
+    # A run that finished no attempt (Invalid, a cluster that never came up) has no reports.
+    attempted = any(record.state != "Running" for s in status.suites for record in s.history)
+    until = time.monotonic() + (REPORT_WAIT if attempted else 0)
     while True:
         found = objects.get(kube, "ConfigMap", namespace, report_name(name))
         data = (found or {}).get("data") if found is not None else None

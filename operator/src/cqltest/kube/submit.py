@@ -19,6 +19,7 @@ import urllib3
 from kubernetes import config, watch
 from kubernetes.client.exceptions import ApiException
 
+from cqltest.kube import objects
 from cqltest.kube.client import Kube, kubeconfig_path
 from cqltest.kube.errors import KubeError
 from cqltest.kube.objects import GROUP, PLURAL, VERSION
@@ -74,10 +75,12 @@ def apply_testrun(kube: Kube, namespace: str, manifest: dict[str, Any]) -> dict[
     """
     name = manifest["metadata"]["name"]
     body = {**manifest, "metadata": {**manifest["metadata"], "namespace": namespace}}
+    path = f"/apis/{GROUP}/{VERSION}/namespaces/{namespace}/{PLURAL}/{name}"
+    # Not CustomObjectsApi.patch_namespaced_custom_object: it drops a 201 (created) body.
     try:
-        stored: dict[str, Any] = kube.custom.patch_namespaced_custom_object(
-            GROUP, VERSION, namespace, PLURAL, name, body,
-            field_manager=FIELD_MANAGER, force=True, _content_type=APPLY_PATCH,
+        stored = objects._request(
+            kube, "PATCH", path, body=body, content_type=APPLY_PATCH,
+            query=[("fieldManager", FIELD_MANAGER), ("force", "true")],
         )  # fmt: skip
     except ApiException as exc:
         raise _apply_error(exc, namespace, name) from exc
