@@ -216,13 +216,17 @@ def submit(
             )
         deadline = time.monotonic() + (limit.total_seconds() if limit else float("inf"))
         progress = Progress(testrun)
-        with progress:
-            status = _follow(kube, namespace, testrun.name, progress, deadline)
+        still = f"it keeps running: cqltest status {testrun.name} -n {namespace}"
+        try:
+            with progress:
+                status = _follow(kube, namespace, testrun.name, progress, deadline)
+        except KeyboardInterrupt:
+            message = f"stopped waiting for TestRun {namespace}/{testrun.name}; {still}"
+            raise CqltestError(message) from None
         if status.phase not in TERMINAL_RUN_PHASES:
             raise CqltestError(
                 f"timed out after {timeout} waiting for TestRun {namespace}/{testrun.name} "
-                f"(phase {status.phase}: {status.message}); it keeps running: "
-                f"cqltest status {testrun.name} -n {namespace}"
+                f"(phase {status.phase}: {status.message}); {still}"
             )
         if junit is not None:
             data = _final_report(kube, namespace, testrun.name, status)
