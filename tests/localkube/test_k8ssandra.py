@@ -214,6 +214,24 @@ def test_a_misspelled_field_is_rejected_at_apply(localkube: Localkube, served: S
     assert 'unknown field "spec.cassandra.datacenters[0].sise"' in result.stderr
 
 
+def test_spec_changes_are_observed_or_refused(localkube: Localkube, served: Served) -> None:
+    def patch(change: dict[str, Any]) -> None:
+        localkube.kubectl(
+            "patch", "k8c", "one", "-n", served.namespace, "--type=merge", "-p",
+            json.dumps({"spec": {"cassandra": change}}),
+        )  # fmt: skip
+
+    def body() -> dict[str, Any]:
+        return dict(get(localkube, cluster_path(served.namespace, "one")))
+
+    patch({"mgmtAPIHeap": "64Mi"})  # nothing a local node uses: observed, still ready
+    wait_for("generation 2 observed", lambda: cluster_ready(body()), timeout=30)
+    patch({"datacenters": [{"metadata": {"name": "dc1"}, "size": 2}]})
+    wait_for("the refusal", lambda: "not supported" in body()["status"]["error"], timeout=30)
+    patch({"datacenters": [{"metadata": {"name": "dc1"}, "size": 1}]})
+    wait_for("ready again", lambda: cluster_ready(body()), timeout=30)
+
+
 def test_a_cluster_it_cannot_serve_reports_status_error(
     localkube: Localkube, served: Served
 ) -> None:

@@ -20,10 +20,10 @@ from pathlib import Path
 from typing import Any
 
 from cqltest.errors import CqltestError
-from cqltest.local import LocalCluster, probe
+from cqltest.local import LocalCluster
 from cqltest.localkube.agent.api import Api, ApiError
 from cqltest.localkube.errors import LocalkubeError
-from cqltest.localkube.k8ssandra import crd, objects, publish, status
+from cqltest.localkube.k8ssandra import crd, hostids, objects, publish, status
 from cqltest.localkube.k8ssandra.credentials import SecretReader
 from cqltest.localkube.k8ssandra.publish import MERGE, Publisher
 from cqltest.localkube.k8ssandra.translate import SpecError, Translation, local_name, translate
@@ -120,9 +120,27 @@ class ClusterWorker:
         self.publisher.owner = objects.owner_reference(body)
         if not self.ready:
             self._start(body)
+            return False
+        self._heal_pods(body)
+        unsupported = self._unsupported_change(body)
+        if unsupported:
+            self._fail(body, unsupported, latch=False)
         else:
-            self._heal_pods(body)
+            self._write_status(body)  # a spec change that changes nothing here is observed
         return False
+
+    def _unsupported_change(self, body: Mapping[str, Any]) -> str | None:
+        """Why the running cluster cannot follow the object's spec, if it cannot."""
+        try:
+            wanted = translate(body)
+        except SpecError as exc:
+            return str(exc)
+        if wanted == self.translation:
+            return None
+        return (
+            "changing spec.cassandra of a running K8ssandraCluster is not supported by "
+            "localkube (the local cluster keeps its first spec): delete it and create it again"
+        )
 
     def _prepare(self, body: Mapping[str, Any], translation: Translation) -> None:
         """Gather the object's secrets and create (or find again) its local cluster."""
@@ -240,40 +258,16 @@ class ClusterWorker:
     def _publish_ready(self, body: Mapping[str, Any]) -> None:
         assert self.cluster is not None
         assert self.publisher is not None
-        self._read_host_ids()
+        for index in sorted(self.ready - set(self.host_ids)):
+            host_id = hostids.read(self.cluster, index)
+            if host_id:
+                self.host_ids[index] = host_id
         addresses = [node.plan.address for node in self.cluster.state.nodes]
         for pod in objects.node_pods(self._translation()):
             self.publisher.ensure_pod(pod, addresses[pod.index], ready=pod.index in self.ready)
         fresh = self.api.get_or_none(self.path) or body
         self._write_status(fresh)
         log.info("%s/%s: ready", self.namespace, self.name)
-
-    def _read_host_ids(self) -> None:
-        """nodeStatuses carry each node's host ID, read once over CQL (best effort)."""
-        assert self.cluster is not None
-        info = self.cluster.info()
-        credentials = None
-        if info.username and info.password:
-            credentials = probe.Credentials(info.username, info.password)
-        spec = self.cluster.state.spec
-        for index in sorted(self.ready - set(self.host_ids)):
-            address = self.cluster.state.nodes[index].plan.address
-            try:
-                with probe.quiet_driver():
-                    driver, session = probe.connect_one(
-                        address,
-                        info.port,
-                        credentials,
-                        info.ca_path,
-                        check_hostname=spec.client_stores is None,
-                    )
-                    try:
-                        row = session.execute("SELECT host_id FROM system.local").one()
-                    finally:
-                        driver.shutdown()
-                self.host_ids[index] = str(row.host_id)
-            except Exception as exc:  # the status is still right without it
-                log.warning("host ID of %s: %s", address, exc)
 
     def _write_status(self, body: Mapping[str, Any]) -> None:
         assert self.cluster is not None
