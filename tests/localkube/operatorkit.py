@@ -167,7 +167,7 @@ def suites(run: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 def wait_gone(
-    localkube: Localkube, kind: str, namespace: str, selector: str, timeout: float = 120
+    localkube: Localkube, kind: str, namespace: str, selector: str | None, timeout: float = 120
 ) -> None:
     def gone() -> bool:
         return not items(localkube, kind, namespace, selector)
