@@ -100,3 +100,15 @@ def test_global_registry_untouched(tmp_path: Path) -> None:
     write_metrics(tmp_path / "m.prom", "x", _status())
     assert b"cqltest_" not in generate_latest(REGISTRY)
     assert b"cqltest_" not in before
+
+
+def test_the_operator_exports_totals_without_run_labels() -> None:
+    from cqltest.metrics import total_families
+
+    first, second = _status(), _status()
+    families = total_families({"ns/a": first, "ns/b": second})
+    labels = {key for family in families for sample in family.samples for key in sample.labels}
+    assert "run" not in labels
+    assert "suite" not in labels
+    tests = {s.labels["result"]: s.value for s in families[2].samples}
+    assert tests["failed"] == 2 * first.summary.tests.failed  # type: ignore[union-attr]

@@ -36,8 +36,12 @@ class TestRunCollector(Collector):
 
     __test__ = False
 
-    def __init__(self) -> None:
+    def __init__(self, *, per_run: bool = True) -> None:
         self._runs: dict[str, TestRunStatus] = {}
+        #: Local mode reports one run, so naming it costs nothing; an operator holding
+        #: thousands of runs must not create series per run (unbounded cardinality), so it
+        #: exports totals only.
+        self.per_run = per_run
 
     def update(self, run: str, status: TestRunStatus) -> None:
         """Record the latest status of ``run`` (a name, or ``namespace/name`` in the operator)."""
@@ -47,7 +51,8 @@ class TestRunCollector(Collector):
         self._runs.pop(run, None)
 
     def collect(self) -> Iterator[Metric]:
-        return iter(collect_families(dict(self._runs)))
+        runs = dict(self._runs)
+        return iter(collect_families(runs) if self.per_run else total_families(runs))
 
 
 def collect_families(runs: Mapping[str, TestRunStatus]) -> list[Metric]:
@@ -96,6 +101,31 @@ def collect_families(runs: Mapping[str, TestRunStatus]) -> list[Metric]:
                     if value is not None:
                         latency.add_metric([run, suite.name, quantile], value)
     return [by_phase, suites, tests, ops, rate, errors, latency, _histogram(durations)]
+
+
+def total_families(runs: Mapping[str, TestRunStatus]) -> list[Metric]:
+    """Totals over ``runs`` with no per-run or per-suite labels (what the operator serves)."""
+    phases = [status.phase for status in runs.values()]
+    by_phase = GaugeMetricFamily("cqltest_testruns", "TestRuns by phase.", labels=["phase"])
+    for phase in get_args(RunPhase):
+        by_phase.add_metric([phase], phases.count(phase))
+    suites = GaugeMetricFamily("cqltest_suites", "Suites by phase.", labels=["phase"])
+    suite_phases = [s.phase for status in runs.values() for s in status.suites]
+    for phase in get_args(SuitePhase):
+        suites.add_metric([phase], suite_phases.count(phase))
+    tests = GaugeMetricFamily("cqltest_tests", "Tests by result.", labels=["result"])
+    for result in _RESULTS:
+        total = sum(
+            getattr(status.summary.tests, result) for status in runs.values() if status.summary
+        )
+        tests.add_metric([result], total)
+    durations = [
+        suite.duration_seconds
+        for status in runs.values()
+        for suite in status.suites
+        if suite.duration_seconds is not None and suite.finished_at is not None
+    ]
+    return [by_phase, suites, tests, _histogram(durations)]
 
 
 def _histogram(durations: list[float]) -> HistogramMetricFamily:

@@ -29,7 +29,7 @@ class Metrics:
     """The operator's own series, beside the status-derived ones of ``TestRunCollector``."""
 
     registry: CollectorRegistry = field(default_factory=CollectorRegistry)
-    runs: TestRunCollector = field(default_factory=TestRunCollector)
+    runs: TestRunCollector = field(default_factory=lambda: TestRunCollector(per_run=False))
 
     def __post_init__(self) -> None:
         self.registry.register(self.runs)
