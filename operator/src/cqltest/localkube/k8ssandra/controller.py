@@ -27,6 +27,8 @@ CLUSTERS = f"/apis/{crd.GROUP}/{crd.VERSION}/{crd.PLURAL}"
 PODS = "/api/v1/pods"
 #: Seconds before a failed list or watch is tried again (the CRD not yet created, say).
 RETRY = 1.0
+#: Seconds a stopping controller waits for each worker's current step.
+STOP_GRACE = 10.0
 
 log = logging.getLogger(__name__)
 
@@ -50,8 +52,11 @@ class Controller:
             thread.start()
         self.stopping.wait()
         with self._lock:
-            for worker in self._workers.values():
-                worker.stop()
+            workers = list(self._workers.values())
+        for worker in workers:
+            worker.stop()
+        for worker in workers:  # a worker starting Cassandra finishes that step first
+            worker.thread.join(STOP_GRACE)
 
     def stop(self) -> None:
         self.stopping.set()
