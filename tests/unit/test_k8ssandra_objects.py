@@ -70,11 +70,13 @@ def test_pod_manifest_is_the_stand_ins_and_owned() -> None:
 
 @pytest.mark.parametrize("ready", [True, False])
 def test_pod_status(ready: bool) -> None:
-    doc = objects.pod_status("127.0.5.2", ready, "2026-01-01T00:00:00Z", restarts=1)
+    doc = objects.pod_status("127.0.5.2", ready, "t0", restarts=1, changed_at="t1")
     assert doc["phase"] == "Running"
     assert doc["podIP"] == "127.0.5.2"
-    conditions = {c["type"]: c["status"] for c in doc["conditions"]}
-    assert conditions["Ready"] == ("True" if ready else "False")
+    conditions = {c["type"]: c for c in doc["conditions"]}
+    assert conditions["Ready"]["status"] == ("True" if ready else "False")
+    assert conditions["Ready"]["lastTransitionTime"] == "t1"
+    assert conditions["PodScheduled"]["lastTransitionTime"] == "t0"
     assert doc["containerStatuses"][0]["restartCount"] == 1
 
 

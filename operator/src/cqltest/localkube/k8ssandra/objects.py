@@ -132,10 +132,13 @@ def pod(
     }
 
 
-def pod_status(address: str, ready: bool, started_at: str, restarts: int = 0) -> dict[str, Any]:
+def pod_status(
+    address: str, ready: bool, started_at: str, restarts: int = 0, changed_at: str | None = None
+) -> dict[str, Any]:
     """The status a kubelet would write for the node's container: Running at ``address``,
-    Ready once the node answers CQL."""
+    Ready once the node answers CQL (``changed_at``: when readiness last changed)."""
     readiness = "True" if ready else "False"
+    since = {"ContainersReady": changed_at or started_at, "Ready": changed_at or started_at}
     return {
         "phase": "Running",
         "hostIP": HOST_IP,
@@ -145,7 +148,7 @@ def pod_status(address: str, ready: bool, started_at: str, restarts: int = 0) ->
         "startTime": started_at,
         "qosClass": "BestEffort",
         "conditions": [
-            {"type": kind, "status": status, "lastTransitionTime": started_at}
+            {"type": kind, "status": status, "lastTransitionTime": since.get(kind, started_at)}
             for kind, status in (
                 ("PodScheduled", "True"),
                 ("Initialized", "True"),

@@ -97,7 +97,9 @@ class Publisher:
         path = f"{self._collection('Pod')}/{pod.name}/status"
         patch = {
             "metadata": {"uid": record.uid},  # a precondition: never write a newer Pod's status
-            "status": objects.pod_status(address, ready, record.started_at, restarts),
+            "status": objects.pod_status(
+                address, ready, record.started_at, restarts, changed_at=_now()
+            ),
         }
         try:
             self.api.request("PATCH", path, body=patch, content_type=MERGE)
