@@ -9,6 +9,7 @@ reads them (``engine.world``) is tested with the same shapes the apiserver produ
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from typing import Any
 
@@ -21,13 +22,6 @@ GROUP = "cqltest.dev"
 VERSION = "v1alpha1"
 PLURAL = "testruns"
 K8SSANDRA = ("k8ssandra.io", "v1alpha1", "k8ssandraclusters")
-
-
-def _json(kube: Kube, obj: Any) -> dict[str, Any]:
-    if isinstance(obj, dict):
-        return obj
-    data: dict[str, Any] = kube.api.sanitize_for_serialization(obj)
-    return data
 
 
 def _fail(what: str, exc: ApiException) -> KubeError:
@@ -62,17 +56,22 @@ def _request(
     query: list[tuple[str, Any]] | None = None,
     content_type: str = "application/json",
 ) -> dict[str, Any]:
-    response = kube.api.call_api(
-        path,
-        method,
+    """One API request; the JSON answer as a dict (ApiException on a non-2xx status)."""
+    serialized = kube.api.param_serialize(
+        method=method,
+        resource_path=path,
         query_params=query or [],
         header_params={"Accept": "application/json", "Content-Type": content_type},
         body=body,
         auth_settings=["BearerToken"],
-        response_type="object",
-        _return_http_data_only=True,
     )
-    return _json(kube, response) if response is not None else {}
+    response = kube.api.call_api(*serialized)
+    response.read()
+    text = response.data.decode("utf-8", errors="replace") if response.data else ""
+    if not 200 <= response.status <= 299:
+        raise ApiException.from_response(http_resp=response, body=text, data=None)
+    loaded: dict[str, Any] = json.loads(text) if text else {}
+    return loaded
 
 
 def get(kube: Kube, kind: str, namespace: str, name: str) -> dict[str, Any] | None:

@@ -17,6 +17,7 @@ after the status recording the cancel is published (the order ``engine.world`` r
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -107,6 +108,9 @@ class RunWorld:
         provisioned = spec.cluster.existing is None
         self.cluster = cluster_name(self.owner.name, spec.cluster) if provisioned else None
         self.tls = secret_names(self.owner.name, spec.cluster) if provisioned else None
+        existing = spec.cluster.existing
+        self.attached = existing.k8ssandra_cluster if existing is not None else None
+        """The K8ssandraCluster an existing-cluster run attaches to, by name."""
 
     # ------------------------------------------------------------------ observing
 
@@ -132,10 +136,19 @@ class RunWorld:
         if cluster.state != "Provisioning" or observed.torn_down:
             return
         dcs = [dc.name for dc in self.spec.cluster.datacenters]
-        if self.cluster is not None:
-            obj = objects.get_custom(
-                self.kube, *objects.K8SSANDRA, self.owner.namespace, self.cluster
-            )
+        watched = self.cluster or self.attached
+        if watched is not None:
+            obj = objects.get_custom(self.kube, *objects.K8SSANDRA, self.owner.namespace, watched)
+            if obj is None and self.attached is not None:
+                self._cluster = replace(
+                    cluster,
+                    state="Failed",
+                    message=f"spec.cluster.existing.k8ssandraCluster: no K8ssandraCluster "
+                    f"{self.attached!r} in namespace {self.owner.namespace}",
+                )
+                return
+            if self.attached is not None and obj is not None:
+                dcs = [d["metadata"]["name"] for d in obj["spec"]["cassandra"]["datacenters"]]
             view = k8ssandra_view(obj, dcs)
             self._cluster = replace(cluster, datacenters=view.datacenters, message=view.message)
             if not view.ready:
@@ -201,9 +214,16 @@ class RunWorld:
             for dc in cluster.datacenters
         }
         existing = cluster.existing
+        if existing is not None and self.attached is not None:
+            return Connection(
+                contact_points=(datacenter_service(self.attached, existing.local_datacenter),),
+                local_dc=existing.local_datacenter,
+                username=self._attached_username(),
+                topology=topology,
+            )
         if existing is not None:
             return Connection(
-                contact_points=tuple(existing.contact_points),
+                contact_points=tuple(existing.contact_points or ()),
                 port=existing.port,
                 local_dc=existing.local_datacenter,
                 username=existing.username,
@@ -219,9 +239,34 @@ class RunWorld:
             topology=topology,
         )
 
+    def _attached_secret(self) -> str | None:
+        """The superuser Secret of the attached K8ssandraCluster, None when auth is off."""
+        assert self.attached is not None
+        obj = objects.get_custom(self.kube, *objects.K8SSANDRA, self.owner.namespace, self.attached)
+        spec = (obj or {}).get("spec") or {}
+        if spec.get("auth") is False:
+            return None
+        ref = (spec.get("cassandra") or {}).get("superuserSecretRef") or {}
+        return str(ref.get("name") or superuser_secret_name(self.attached))
+
+    def _attached_username(self) -> str | None:
+        name = self._attached_secret()
+        if name is None:
+            return None
+        secret = objects.get(self.kube, "Secret", self.owner.namespace, name) or {}
+        encoded = (secret.get("data") or {}).get("username")
+        return base64.b64decode(encoded).decode() if encoded else name
+
     def secrets(self) -> Secrets:
         cluster = self.spec.cluster
         existing = cluster.existing
+        if existing is not None and self.attached is not None:
+            secret = self._attached_secret()
+            return (
+                Secrets(password=SecretKeyRef(name=secret, key="password"))
+                if secret
+                else NO_SECRETS
+            )
         if existing is not None:
             source = existing.password_from
             if source is not None and source.secret_key_ref is not None:

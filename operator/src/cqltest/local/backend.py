@@ -172,6 +172,13 @@ class AttachedCluster:
     """``spec.cluster.existing``: nothing to create or delete, only to reach."""
 
     def __init__(self, cluster: ClusterSpec, existing: ExistingCluster, base_dir: Path) -> None:
+        if existing.contact_points is None:
+            raise InputError(
+                f"spec.cluster.existing.k8ssandraCluster={existing.k8ssandra_cluster!r}: a "
+                "K8ssandraCluster is only reachable in operator mode; in local mode give "
+                "contactPoints"
+            )
+        self.contact_points = existing.contact_points
         self.spec = cluster
         self.existing = existing
         # Like suite paths, a relative caPath means relative to the manifest's directory.
@@ -181,9 +188,9 @@ class AttachedCluster:
 
     def start(self, timeout: float, on_event: EventCallback) -> Connection:
         ex = self.existing
-        on_event(f"attaching to {', '.join(ex.contact_points)}")
+        on_event(f"attaching to {', '.join(self.contact_points)}")
         errors = []
-        for host in ex.contact_points:
+        for host in self.contact_points:
             try:
                 with socket.create_connection((host, ex.port), timeout=min(timeout, 5.0)):
                     break
@@ -192,7 +199,7 @@ class AttachedCluster:
         else:
             raise ConnectionError("no contact point accepts connections: " + "; ".join(errors))
         return Connection(
-            contact_points=tuple(ex.contact_points),
+            contact_points=tuple(self.contact_points),
             port=ex.port,
             local_dc=ex.local_datacenter,
             username=ex.username,

@@ -140,10 +140,23 @@ class ExistingCluster(CamelModel):
             "a password needs a username",
             ".username",
         ),
+        (
+            "has(self.contactPoints) != has(self.k8ssandraCluster)",
+            "give exactly one of contactPoints and k8ssandraCluster",
+            ".contactPoints",
+        ),
     )
 
-    contact_points: list[str] = Field(
-        min_length=1, max_length=16, description="Hosts or addresses of Cassandra nodes."
+    contact_points: list[str] | None = Field(
+        default=None,
+        min_length=1,
+        max_length=16,
+        description="Hosts or addresses of Cassandra nodes.",
+    )
+    k8ssandra_cluster: DnsLabel | None = Field(
+        default=None,
+        description="Operator mode: a K8ssandraCluster in the TestRun's namespace; its "
+        "localDatacenter service and superuser Secret are used.",
     )
     port: int = Field(default=9042, ge=1, le=65535)
     local_datacenter: str = Field(min_length=1, max_length=63)

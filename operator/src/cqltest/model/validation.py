@@ -206,6 +206,14 @@ def _existing_problems(existing: object) -> list[Problem]:
     has_password = existing.get("password") is not None or existing.get("passwordFrom") is not None
     if has_password and existing.get("username") is None:
         problems.append(Problem(f"{base}.username", None, "a password needs a username"))
+    if (existing.get("contactPoints") is None) == (existing.get("k8ssandraCluster") is None):
+        problems.append(
+            Problem(
+                f"{base}.contactPoints",
+                None,
+                "give exactly one of contactPoints and k8ssandraCluster",
+            )
+        )
     source = existing.get("passwordFrom")
     if isinstance(source, Mapping) and (source.get("secretKeyRef") is None) == (
         source.get("env") is None
