@@ -155,6 +155,7 @@ class ExistingCluster(CamelModel):
     )
     k8ssandra_cluster: DnsLabel | None = Field(
         default=None,
+        alias="k8ssandraCluster",  # to_camel would say k8SsandraCluster
         description="Operator mode: a K8ssandraCluster in the TestRun's namespace; its "
         "localDatacenter service and superuser Secret are used.",
     )
