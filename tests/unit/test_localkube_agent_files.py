@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import base64
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import pytest
 from cqltest.localkube.agent.hosts import render, service_addresses
 from cqltest.localkube.agent.volumes import (
+    API_ACCESS_VOLUME,
+    SERVICE_ACCOUNT_DIR,
     Mount,
     VolumeError,
     VolumeFile,
@@ -112,6 +114,44 @@ def test_container_mounts_read_only_and_sub_path() -> None:
         Mount("/state/v/e/sub", "/data", False),
         Mount("/state/v/e", "/ro", True),
     ]
+
+
+def fake_token(namespace: str, account: str, audiences: Sequence[str], seconds: int) -> str:
+    return f"{namespace}:{account}:{','.join(audiences)}:{seconds}"
+
+
+def test_service_account_volume_and_projected_tokens() -> None:
+    spec_pod = pod(
+        [
+            {
+                "name": "t",
+                "projected": {
+                    "sources": [
+                        {
+                            "serviceAccountToken": {
+                                "path": "tok",
+                                "audience": "vault",
+                                "expirationSeconds": 600,
+                            }
+                        }
+                    ]
+                },
+            }
+        ]
+    )
+    spec_pod["spec"]["serviceAccountName"] = "runner"
+    plans = plan_volumes(spec_pod, fetch, {}, fake_token, b"CA")
+    assert plans[0].files == (VolumeFile("tok", b"ns:runner:vault:600", 0o644),)
+    access = plans[1]
+    assert {f.path: f.data for f in access.files} == {
+        "token": b"ns:runner::3607",
+        "ca.crt": b"CA",
+        "namespace": b"ns",
+    }
+    mounts = container_mounts({"volumeMounts": []}, plans, Path("/v"))
+    assert mounts == [Mount(f"/v/{API_ACCESS_VOLUME}", SERVICE_ACCOUNT_DIR, True)]
+    spec_pod["spec"]["automountServiceAccountToken"] = False
+    assert len(plan_volumes(spec_pod, fetch, {}, fake_token, b"CA")) == 1
 
 
 def test_hosts_lists_services_with_endpoints() -> None:

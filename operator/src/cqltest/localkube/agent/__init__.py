@@ -17,8 +17,9 @@ stand-in's. What differs from a kubelet, and why it is enough for cqltest:
   ``--limit-bytes``, ``--previous``; no per-line timestamps, so ``--timestamps`` and
   ``--since`` are ignored); ``kubectl exec``, ``attach`` and ``port-forward`` are not served
   (a pod's ports are on 127.0.0.1 anyway);
-* no service-account tokens are mounted (ServiceAccount admission is off in localkube):
-  pods that call the API use a kubeconfig.
+* ServiceAccount admission is off in localkube, so the agent itself mounts the pod's
+  service-account token, CA and namespace where in-cluster clients look (``volumes``), and
+  ``KUBERNETES_SERVICE_HOST``/``PORT`` name the apiserver's real address (``launching``).
 
 Everything the control plane sees follows the kubelet: Node status and Lease (``node``), pod
 status (``statuses``), env and ``$(VAR)`` expansion (``envvars``), volumes (``volumes``),

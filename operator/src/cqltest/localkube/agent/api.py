@@ -39,6 +39,11 @@ class Api:
         # Several threads (pod workers, watches, the lease) share the pool.
         configuration.connection_pool_maxsize = 32
         self.server: str = configuration.host
+        #: The CA that signs the apiserver's certificate (pods get it as ca.crt).
+        self.ca_pem = b""
+        if configuration.ssl_ca_cert:
+            with open(configuration.ssl_ca_cert, "rb") as handle:
+                self.ca_pem = handle.read()
         self._client = client.ApiClient(configuration)
 
     def close(self) -> None:

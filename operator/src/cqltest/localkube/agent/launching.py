@@ -10,25 +10,36 @@ The rules that make a process stand in for a container live here:
   routes nowhere without kube-proxy), then the pod's own env on top;
 * the working directory is the container's ``workingDir`` when the host has it, otherwise an
   empty per-container directory mounted there, and ``DIR/pods/<uid>/work`` when none is set;
-* volumes are written under ``DIR/pods/<uid>/volumes/<name>`` and bind-mounted by the sandbox.
+* volumes are written under ``DIR/pods/<uid>/volumes/<name>`` and bind-mounted by the sandbox;
+  the service-account volume's token comes from the TokenRequest API, bound to the pod.
 """
 
 from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Mapping
+import time
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
 from cqltest.localkube.agent import hosts
-from cqltest.localkube.agent.api import Api
+from cqltest.localkube.agent.api import Api, ApiError
 from cqltest.localkube.agent.containers import Launch
 from cqltest.localkube.agent.envvars import Fetch, command_line, resolve_env
-from cqltest.localkube.agent.volumes import Mount, VolumePlan, container_mounts, plan_volumes
+from cqltest.localkube.agent.volumes import (
+    Mount,
+    Token,
+    VolumeError,
+    VolumePlan,
+    container_mounts,
+    plan_volumes,
+)
 
 PYTHON_NAMES = ("python", "python3")
+#: How long a pod waits for its ServiceAccount before it is reported and retried.
+SERVICE_ACCOUNT_WAIT = 5.0
 
 
 def program(argv: list[str], interpreter: str = sys.executable) -> list[str]:
@@ -99,9 +110,45 @@ def fetcher(api: Api) -> Fetch:
     return fetch
 
 
+def token_requester(api: Api, pod: Mapping[str, Any]) -> Token:
+    """Tokens from the TokenRequest API, bound to `pod` as the kubelet binds them.
+
+    The apiserver binds a token only to a pod that names its account, and without
+    ServiceAccount admission nothing fills in ``serviceAccountName: default``, so a pod that
+    names none gets a token that is not bound (valid until it expires). A namespace's
+    ``default`` ServiceAccount appears a moment after the namespace (the serviceaccount
+    controller makes it), so a missing one is waited for briefly before the pod is reported
+    ContainerCreating and retried."""
+
+    def token(namespace: str, account: str, audiences: Sequence[str], seconds: int) -> str:
+        meta = pod["metadata"]
+        spec: dict[str, Any] = {"audiences": list(audiences), "expirationSeconds": seconds}
+        if pod["spec"].get("serviceAccountName"):
+            spec["boundObjectRef"] = {
+                "apiVersion": "v1", "kind": "Pod", "name": meta["name"], "uid": meta["uid"],
+            }  # fmt: skip
+        body = {"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest", "spec": spec}
+        path = f"/api/v1/namespaces/{namespace}/serviceaccounts/{account}/token"
+        deadline = time.monotonic() + SERVICE_ACCOUNT_WAIT
+        while True:
+            try:
+                return str(api.request("POST", path, body=body)["status"]["token"])
+            except ApiError as exc:
+                if exc.status != 404:
+                    raise
+                if time.monotonic() > deadline:
+                    raise VolumeError(
+                        f'MountVolume.SetUp failed: serviceaccount "{account}" not found'
+                    ) from None
+            time.sleep(0.1)
+
+    return token
+
+
 def prepare_volumes(files: PodFiles, api: Api, allocatable: Mapping[str, str]) -> list[VolumePlan]:
     """Plan and write every volume; raises VolumeError/ConfigError as the kubelet would fail."""
-    plans = plan_volumes(files.pod, fetcher(api), allocatable)
+    token = token_requester(api, files.pod)
+    plans = plan_volumes(files.pod, fetcher(api), allocatable, token, api.ca_pem)
     files.write_volumes(plans)
     return plans
 

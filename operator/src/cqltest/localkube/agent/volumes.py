@@ -1,8 +1,12 @@
 """Which files each pod volume holds and where containers mount them: the plan, not the I/O.
 
 Supported volume types: ``secret``, ``configMap`` (``items``, ``defaultMode``, per-item
-``mode``, ``optional``), ``downwardAPI``, ``projected`` (secret, configMap and downwardAPI
-sources; service-account tokens are not issued), ``emptyDir`` and ``hostPath``. As in the
+``mode``, ``optional``), ``downwardAPI``, ``projected`` (secret, configMap, downwardAPI and
+serviceAccountToken sources, the token from the TokenRequest API, not refreshed),
+``emptyDir`` and ``hostPath``. As the ServiceAccount admission plugin (off in localkube) and
+the kubelet would, every pod that does not opt out (``automountServiceAccountToken: false``)
+also gets ``token``, ``ca.crt`` and ``namespace`` at
+``/var/run/secrets/kubernetes.io/serviceaccount``, so in-cluster clients work. As in the
 kubelet, Secret/ConfigMap/downward-API/projected volumes are always read-only
 (``ReadOnlyAPIDataVolumes``); a ``volumeMount`` may also ask for ``readOnly`` and ``subPath``.
 A Secret or ConfigMap that is missing and not optional raises :class:`VolumeError`: the kubelet
@@ -12,7 +16,7 @@ leaves the pod ``ContainerCreating`` and retries the mount, and so does the agen
 from __future__ import annotations
 
 import posixpath
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,6 +25,13 @@ from cqltest.localkube.agent.envvars import Fetch, lookup
 from cqltest.localkube.agent.fields import ConfigError, field_value, resource_value
 
 DEFAULT_MODE = 0o644
+SERVICE_ACCOUNT_DIR = "/var/run/secrets/kubernetes.io/serviceaccount"
+API_ACCESS_VOLUME = "kube-api-access-localkube"
+#: What the kubelet asks for its own projected tokens (the apiserver may extend it).
+API_ACCESS_EXPIRATION = 3607
+
+#: token(namespace, service account, audiences, expirationSeconds) -> a token bound to the pod
+Token = Callable[[str, str, Sequence[str], int], str]
 
 
 class VolumeError(ConfigError):
@@ -113,11 +124,43 @@ def _downward_files(
     return files
 
 
+def _service_account(pod: Mapping[str, Any]) -> tuple[str, str]:
+    namespace = str(pod.get("metadata", {}).get("namespace", "default"))
+    return namespace, str(pod.get("spec", {}).get("serviceAccountName") or "default")
+
+
+def _token_files(
+    pod: Mapping[str, Any], source: Mapping[str, Any], token: Token | None, mode: int
+) -> list[VolumeFile]:
+    if token is None:
+        return []
+    audience = source.get("audience")
+    value = token(
+        *_service_account(pod), [str(audience)] if audience else [],
+        int(source.get("expirationSeconds", 3600)),
+    )  # fmt: skip
+    return [VolumeFile(_safe_relative(str(source["path"])), value.encode(), mode)]
+
+
+def api_access(pod: Mapping[str, Any], token: Token, ca_pem: bytes) -> VolumePlan | None:
+    """The service-account volume of the pod, or None when it opts out."""
+    if pod.get("spec", {}).get("automountServiceAccountToken") is False:
+        return None
+    namespace, account = _service_account(pod)
+    files = (
+        VolumeFile("token", token(namespace, account, [], API_ACCESS_EXPIRATION).encode(), 0o644),
+        VolumeFile("ca.crt", ca_pem, 0o644),
+        VolumeFile("namespace", namespace.encode(), 0o644),
+    )
+    return VolumePlan(API_ACCESS_VOLUME, files=files, read_only=True)
+
+
 def plan_volume(
     pod: Mapping[str, Any],
     volume: Mapping[str, Any],
     fetch: Fetch,
     allocatable: Mapping[str, str],
+    token: Token | None = None,
 ) -> VolumePlan:
     name = str(volume["name"])
     namespace = str(pod.get("metadata", {}).get("namespace", "default"))
@@ -143,7 +186,9 @@ def plan_volume(
                 files += _keyed_files(fetch, "configmaps", namespace, source["configMap"], mode)
             elif "downwardAPI" in source:
                 files += _downward_files(pod, source["downwardAPI"], mode, allocatable)
-            # serviceAccountToken / clusterTrustBundle: not issued by localkube.
+            elif "serviceAccountToken" in source:
+                files += _token_files(pod, source["serviceAccountToken"], token, mode)
+            # clusterTrustBundle / podCertificate: not issued by localkube.
     else:
         kinds = sorted(set(volume) - {"name"})
         raise ConfigError(f"volume {name!r}: unsupported volume type {kinds}")
@@ -151,13 +196,20 @@ def plan_volume(
 
 
 def plan_volumes(
-    pod: Mapping[str, Any], fetch: Fetch, allocatable: Mapping[str, str]
+    pod: Mapping[str, Any],
+    fetch: Fetch,
+    allocatable: Mapping[str, str],
+    token: Token | None = None,
+    ca_pem: bytes = b"",
 ) -> list[VolumePlan]:
-    """Every volume of the pod; raises VolumeError (retry) or ConfigError."""
-    return [
-        plan_volume(pod, volume, fetch, allocatable)
+    """Every volume of the pod, plus its service-account volume when ``token`` is given;
+    raises VolumeError (retry) or ConfigError."""
+    plans = [
+        plan_volume(pod, volume, fetch, allocatable, token)
         for volume in pod.get("spec", {}).get("volumes") or []
     ]
+    access = api_access(pod, token, ca_pem) if token is not None else None
+    return [*plans, access] if access is not None else plans
 
 
 def container_mounts(
@@ -178,4 +230,6 @@ def container_mounts(
             raise ConfigError(f"mountPath {target!r} must be absolute (no image working dir)")
         read_only = plan.read_only or bool(mount.get("readOnly", False))
         mounts.append(Mount(source, posixpath.normpath(target), read_only))
+    if API_ACCESS_VOLUME in by_name and all(m.target != SERVICE_ACCOUNT_DIR for m in mounts):
+        mounts.append(Mount(str(volumes_dir / API_ACCESS_VOLUME), SERVICE_ACCOUNT_DIR, True))
     return mounts
