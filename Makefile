@@ -8,7 +8,7 @@ CACHE := $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/cqltest
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 PYTEST_ARGS ?=
 
-.PHONY: demo test lint venv jars control-plane unit cassandra kube bench clean
+.PHONY: demo test lint venv jars control-plane unit cassandra kube bench bench-localkube clean
 
 $(STAMP): pyproject.toml
 	@command -v $(PY) >/dev/null || { echo "error: $(PY) not found; install Python 3.11" >&2; exit 1; }
@@ -45,6 +45,9 @@ kube: venv control-plane
 
 bench: venv jars
 	$(BIN)/python benchmarks/cluster_startup.py
+
+bench-localkube: venv jars control-plane
+	$(BIN)/python benchmarks/localkube.py
 
 clean:
 	rm -rf $(VENV)

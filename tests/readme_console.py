@@ -4,8 +4,10 @@ A README whose examples are not executed rots: a renamed flag or a reworded erro
 without anyone noticing. So every ```console block in README.md is a test, with this format:
 
 - A block opening with ```` ```console ```` is run by ``tests/unit/test_readme.py`` (fast, no
-  Cassandra); ```` ```console cassandra ```` needs a real local cluster and is run by
-  ``tests/cassandra/test_readme_run.py``. Any other ``console ...`` info string is an error.
+  Cassandra, no Kubernetes); ```` ```console cassandra ```` needs a real local cluster and is
+  run by ``tests/cassandra/test_readme_run.py``; ```` ```console localkube ```` starts (and
+  stops) a localkube and is run by ``tests/localkube/test_readme_localkube.py``. Any other
+  ``console ...`` info string is an error.
 - ``$ `` starts a command; a command line ending in `` \\`` continues on the next line. A trailing
   comment ``# exit N`` gives the expected exit code (default 0); bash ignores it, so the line
   still pastes into a shell unchanged.
@@ -21,7 +23,10 @@ without anyone noticing. So every ```console block in README.md is a test, with 
   on ``PATH``, ``CQLTEST_HOME`` set to a scratch directory (clusters and run logs never touch the
   user's), ``COLUMNS=100`` and ``NO_COLOR=1``. Each program a command runs must be in
   :data:`PROGRAMS`: a README example has no business running anything else, and a typo fails
-  loudly instead of printing "command not found".
+  loudly instead of printing "command not found". Localkube examples also have the
+  control-plane binaries' directory (``kubectl``) on ``PATH`` and ``HOME`` set to a scratch
+  directory holding that ``CQLTEST_HOME`` at its default place, ``~/.local/share/cqltest``, so
+  the README can name the kubeconfig by the path a reader's localkube has.
 """
 
 from __future__ import annotations
@@ -38,8 +43,9 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 README = REPO / "README.md"
-PROGRAMS = frozenset({"cqltest", "cat", "head", "tail", "grep", "sed", "diff", "python"})
+PROGRAMS = frozenset({"cqltest", "cat", "head", "tail", "grep", "sed", "diff", "python", "kubectl"})
 CASSANDRA = "cassandra"
+LOCALKUBE = "localkube"
 
 _FENCE = re.compile(r"^```(.*)$")
 _EXIT = re.compile(r"\s+#\s*exit\s+(\d+)\s*$")
@@ -68,6 +74,7 @@ class Example:
     line: int
     """1-based line of the command in the README, for failure messages."""
     cassandra: bool
+    localkube: bool = False
 
     @property
     def label(self) -> str:
@@ -110,16 +117,23 @@ def parse(text: str) -> list[Example]:
         words = block.info.split()
         if not words or words[0] != "console":
             continue
-        if words[1:] not in ([], [CASSANDRA]):
+        if words[1:] not in ([], [CASSANDRA], [LOCALKUBE]):
             raise ReadmeFormatError(
                 f"README.md:{block.line - 1}: unknown console block kind {block.info!r}; use "
-                f"'console' or 'console {CASSANDRA}'"
+                f"'console', 'console {CASSANDRA}' or 'console {LOCALKUBE}'"
             )
-        examples += _parse_block(list(block.body), block.line, cassandra=words[1:] == [CASSANDRA])
+        examples += _parse_block(
+            list(block.body),
+            block.line,
+            cassandra=words[1:] == [CASSANDRA],
+            localkube=words[1:] == [LOCALKUBE],
+        )
     return examples
 
 
-def _parse_block(body: list[str], first_line: int, *, cassandra: bool) -> list[Example]:
+def _parse_block(
+    body: list[str], first_line: int, *, cassandra: bool, localkube: bool
+) -> list[Example]:
     examples: list[Example] = []
     j = 0
     if not body or not body[0].startswith("$ "):
@@ -147,7 +161,14 @@ def _parse_block(body: list[str], first_line: int, *, cassandra: bool) -> list[E
             command = command[: exit_match.start()]
         check_programs(command, line_no)
         examples.append(
-            Example(command.strip(), tuple(expected), exit_code, line_no, cassandra=cassandra)
+            Example(
+                command.strip(),
+                tuple(expected),
+                exit_code,
+                line_no,
+                cassandra=cassandra,
+                localkube=localkube,
+            )
         )
     return examples
 
@@ -268,6 +289,10 @@ def check(example: Example, home: Path, timeout: float = 60.0) -> Outcome:
     return outcome
 
 
-def examples(*, cassandra: bool) -> list[Example]:
-    """The README's examples of one kind (fast or needing Cassandra)."""
-    return [e for e in parse(README.read_text(encoding="utf-8")) if e.cassandra == cassandra]
+def examples(*, cassandra: bool, localkube: bool = False) -> list[Example]:
+    """The README's examples of one kind: fast (neither), needing Cassandra, or a localkube."""
+    return [
+        e
+        for e in parse(README.read_text(encoding="utf-8"))
+        if e.cassandra == cassandra and e.localkube == localkube
+    ]

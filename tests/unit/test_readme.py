@@ -1,7 +1,9 @@
 """README.md's examples run as tests, so the README cannot drift from the CLI.
 
 Every ```console block (format in ``tests/readme_console.py``) runs here, except the ones marked
-``console cassandra``, which ``tests/cassandra/test_readme_run.py`` runs against a real cluster.
+``console cassandra``, which ``tests/cassandra/test_readme_run.py`` runs against a real cluster,
+and ``console localkube``, which ``tests/localkube/test_readme_localkube.py`` runs against a
+real localkube.
 The matcher itself is tested too: a harness that accepted any output would prove nothing. The
 plain ``` blocks (the quick start, the cluster synopsis) print nothing worth pinning, so their
 command lines are checked to parse: every ``make`` target exists and every ``cqltest`` line is
@@ -37,9 +39,10 @@ from readme_console import (
 FAST = examples(cassandra=False)
 
 
-def test_readme_has_examples_of_both_kinds() -> None:
+def test_readme_has_examples_of_every_kind() -> None:
     assert len(FAST) >= 8, "the README lost its console examples"
     assert examples(cassandra=True), "the README lost its `cqltest run` example"
+    assert examples(cassandra=False, localkube=True), "the README lost its localkube example"
 
 
 @pytest.mark.timeout(90)  # past check()'s own 60 s, so it can still stop the example's group
@@ -56,6 +59,9 @@ def test_fast_examples_never_provision() -> None:
     assert all(e.exit_code == 2 for e in runs), [e.label for e in runs if e.exit_code != 2]
     starts = [e.label for e in FAST if re.search(r"cqltest cluster (up|start)\b", e.command)]
     assert not starts, f"fast examples must not start Cassandra: {starts}"
+    # A localkube (and so anything kubectl could talk to) belongs in a `console localkube` block.
+    kube = [e.label for e in FAST if re.search(r"cqltest localkube up\b|\bkubectl\b", e.command)]
+    assert not kube, f"fast examples must not start or use a localkube: {kube}"
 
 
 # --- the matcher: every convenience must still be able to fail ---------------------------------
@@ -132,12 +138,16 @@ def test_parse_reads_commands_continuations_exit_codes_and_kinds() -> None:
             "```console cassandra",
             "$ cqltest run x.yaml",
             "```",
+            "```console localkube",
+            "$ kubectl get pods",
+            "```",
         ]
     )
-    first, second, third = parse(text)
+    first, second, third, fourth = parse(text)
     assert first == Example("cqltest validate a.yaml --flag", ("line one", "..."), 2, 2, False)
     assert second == Example("cat b", (), 0, 7, False)
     assert third == Example("cqltest run x.yaml", (), 0, 13, True)
+    assert fourth == Example("kubectl get pods", (), 0, 16, False, localkube=True)
 
 
 @pytest.mark.parametrize(
