@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from agentkit import apply, get, job, logs, wait_for
+from agentkit import apply, get, job, job_condition, logs, wait_for
 from cassandra.auth import PlainTextAuthProvider
 from cassandra.cluster import Cluster, NoHostAvailable
 from cqltest.local import LocalCluster, certs, nodes
@@ -31,6 +31,7 @@ from cqltest.render.tls import encrypted_private_pem
 pytestmark = [pytest.mark.kube, pytest.mark.cassandra, pytest.mark.timeout(600)]
 
 READY_TIMEOUT = 300.0
+JOB_DONE = ("Complete", "Failed")
 STORAGE = {
     "cassandraDataVolumeClaimSpec": {
         "accessModes": ["ReadWriteOnce"],
@@ -173,10 +174,11 @@ def test_a_pod_queries_through_the_dc_service_with_the_superuser_secret(
     manifest = job("cql", ["python3", "-c", script])
     manifest["spec"]["template"]["spec"]["containers"][0]["env"] = env
     apply(localkube, served.namespace, manifest)
-    localkube.kubectl(
-        "wait", "-n", served.namespace, "--for=condition=complete", "job/cql", "--timeout=90s",
-        check=False,
-    )  # fmt: skip
+    wait_for(
+        "the Job finished",
+        lambda: any(job_condition(localkube, served.namespace, "cql", c) for c in JOB_DONE),
+        timeout=180,  # generous: a loaded machine imports the driver slowly
+    )
     output = logs(localkube, served.namespace, "job/cql")
     assert output == "dc2 5.0.9 two-superuser\n", output
 
