@@ -190,8 +190,8 @@ class ClusterWorker:
             self.cluster.start(timeout=START_TIMEOUT)
         except CqltestError as exc:
             # the message carries the log tail; a changed spec starts from scratch
-            self._fail(body, str(exc), latch=True)
             self._destroy_local()
+            self._fail(body, str(exc), latch=True)
             return
         self.ready = set(range(len(pods)))
         self._publish_ready(body)

@@ -1,8 +1,8 @@
-"""The K8ssandra stand-in picks up its clusters again after it restarts.
+"""The K8ssandra stand-in's controller in this process, on its own control plane.
 
-Its own control plane (etcd + apiserver, no node agent is needed: the stand-in's Pods are its
-own) and two controllers in turn in this process, so the first can be stopped mid-life without
-disturbing the session's localkube.
+etcd + apiserver only (no node agent is needed: the stand-in's Pods are its own), so a
+controller can be stopped mid-life, or a start made to fail, without disturbing the session's
+localkube.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 import yaml
 from agentkit import wait_for
+from cqltest.errors import ClusterError
 from cqltest.local import LocalCluster, nodes
 from cqltest.localkube.agent.api import Api
 from cqltest.localkube.controlplane import ControlPlane
@@ -115,3 +116,30 @@ def test_a_restarted_controller_adopts_its_running_cluster_and_serves_its_deleti
         assert api.get_or_none(POD) is None
     finally:
         second.stop()
+
+
+def test_a_cluster_that_fails_to_start_reports_the_error_and_is_removed(
+    plane: tuple[ControlPlane, Api], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    control_plane, api = plane
+    wait_for("the CRD served", lambda: api.get_or_none(f"/apis/{crd.GROUP}/{crd.VERSION}"))
+
+    def died(self: LocalCluster, *args: Any, **kwargs: Any) -> None:
+        raise ClusterError("node node1 (127.0.9.1) died while starting\nERROR [main] it broke")
+
+    monkeypatch.setattr(LocalCluster, "start", died)
+    running = Running(api, tmp_path)
+    try:
+        control_plane.kubectl("apply", "-f", "-", input=yaml.safe_dump(MANIFEST))
+
+        def error() -> str | None:
+            message = (_get(api, PATH).get("status") or {}).get("error")
+            return message if message and message != "None" else None
+
+        message = wait_for("status.error", error, timeout=60)
+        assert message.endswith("died while starting\nERROR [main] it broke")
+        assert _get(api, PATH)["status"]["observedGeneration"] == 1
+        # nothing is left to retry with until the spec changes
+        assert not (tmp_path / "cassandra" / local_name("default", "resumed")).exists()
+    finally:
+        running.stop()
