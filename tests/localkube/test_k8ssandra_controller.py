@@ -57,20 +57,29 @@ class Running:
         assert not self.thread.is_alive()
 
 
-@pytest.fixture
-def plane(tmp_path: Path) -> Iterator[tuple[ControlPlane, Api]]:
+@pytest.fixture(scope="module")
+def plane() -> Iterator[tuple[ControlPlane, Api]]:
     with ControlPlane.start() as control_plane:
         control_plane.kubectl("create", "serviceaccount", "default")
         api = Api(str(control_plane.kubeconfig))
         api.request(
             "POST", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions", body=crd.manifest()
         )
+        wait_for("the CRD served", lambda: api.get_or_none(f"/apis/{crd.GROUP}/{crd.VERSION}"))
         try:
             yield control_plane, api
         finally:
             api.close()
-            for cluster in LocalCluster.list(tmp_path / "cassandra"):
-                cluster.destroy()
+
+
+@pytest.fixture
+def root(tmp_path: Path) -> Iterator[Path]:
+    """The controllers' state directory; whatever a failing test leaves there is destroyed."""
+    try:
+        yield tmp_path
+    finally:
+        for cluster in LocalCluster.list(tmp_path / "cassandra"):
+            cluster.destroy()
 
 
 def _get(api: Api, path: str) -> dict[str, Any]:
@@ -78,20 +87,19 @@ def _get(api: Api, path: str) -> dict[str, Any]:
 
 
 def test_a_restarted_controller_adopts_its_running_cluster_and_serves_its_deletion(
-    plane: tuple[ControlPlane, Api], tmp_path: Path
+    plane: tuple[ControlPlane, Api], root: Path
 ) -> None:
     control_plane, api = plane
-    wait_for("the CRD served", lambda: api.get_or_none(f"/apis/{crd.GROUP}/{crd.VERSION}"))
-    first = Running(api, tmp_path)
+    first = Running(api, root)
     control_plane.kubectl("apply", "-f", "-", input=yaml.safe_dump(MANIFEST))
     wait_for("ready", lambda: cluster_ready(_get(api, PATH)) or None, timeout=180)
     first.stop()
-    directory = tmp_path / "cassandra" / local_name("default", "resumed")
+    directory = root / "cassandra" / local_name("default", "resumed")
     pid = nodes.find_pid(str(directory))
     assert pid is not None  # the nodes outlive the controller
     pod_uid = _get(api, POD)["metadata"]["uid"]
 
-    second = Running(api, tmp_path)
+    second = Running(api, root)
     try:
         # adopted: a deleted node Pod restarts the node it did not start itself
         control_plane.kubectl("delete", "pod", "resumed-dc1-default-sts-0", "--wait=false")
@@ -119,16 +127,15 @@ def test_a_restarted_controller_adopts_its_running_cluster_and_serves_its_deleti
 
 
 def test_a_cluster_that_fails_to_start_reports_the_error_and_is_removed(
-    plane: tuple[ControlPlane, Api], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    plane: tuple[ControlPlane, Api], root: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     control_plane, api = plane
-    wait_for("the CRD served", lambda: api.get_or_none(f"/apis/{crd.GROUP}/{crd.VERSION}"))
 
     def died(self: LocalCluster, *args: Any, **kwargs: Any) -> None:
         raise ClusterError("node node1 (127.0.9.1) died while starting\nERROR [main] it broke")
 
     monkeypatch.setattr(LocalCluster, "start", died)
-    running = Running(api, tmp_path)
+    running = Running(api, root)
     try:
         control_plane.kubectl("apply", "-f", "-", input=yaml.safe_dump(MANIFEST))
 
@@ -140,6 +147,6 @@ def test_a_cluster_that_fails_to_start_reports_the_error_and_is_removed(
         assert message.endswith("died while starting\nERROR [main] it broke")
         assert _get(api, PATH)["status"]["observedGeneration"] == 1
         # nothing is left to retry with until the spec changes
-        assert not (tmp_path / "cassandra" / local_name("default", "resumed")).exists()
+        assert not (root / "cassandra" / local_name("default", "resumed")).exists()
     finally:
         running.stop()
