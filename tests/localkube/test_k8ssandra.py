@@ -129,6 +129,7 @@ def test_one_dc_reaches_the_ready_contract(localkube: Localkube, served: Served)
     assert node["ip"].startswith("127.0.")
     assert pod["metadata"]["labels"]["cassandra.datastax.com/datacenter"] == "dc1"
     assert pod["metadata"]["annotations"]["localkube.cqltest.dev/stand-in"] == "k8ssandra"
+    assert "Startup complete" in logs(localkube, served.namespace, pod_name)  # the node's log
     services = get(localkube, f"/api/v1/namespaces/{served.namespace}/services")["items"]
     names = {s["metadata"]["name"] for s in services}
     assert {"one-dc1-service", "one-dc1-all-pods-service"} <= names

@@ -64,8 +64,9 @@ def test_pod_manifest_is_the_stand_ins_and_owned() -> None:
         }
     ]
     assert pod["spec"]["nodeName"] == "localkube"
-    seed = objects.pod(T, objects.node_pods(T)[0], "localkube", OWNER)
+    seed = objects.pod(T, objects.node_pods(T)[0], "localkube", OWNER, "/n/logs/system.log")
     assert seed["metadata"]["labels"]["cassandra.datastax.com/seed-node"] == "true"
+    assert seed["metadata"]["annotations"]["localkube.cqltest.dev/log-file"] == "/n/logs/system.log"
 
 
 @pytest.mark.parametrize("ready", [True, False])

@@ -30,6 +30,7 @@ from cqltest.localkube.k8ssandra.translate import DatacenterPlan, Translation
 FINALIZER = "k8ssandracluster.k8ssandra.io/finalizer"
 STAND_IN_ANNOTATION = "localkube.cqltest.dev/stand-in"
 STAND_IN = "k8ssandra"
+LOG_FILE_ANNOTATION = "localkube.cqltest.dev/log-file"
 LABEL_CLUSTER = "cassandra.datastax.com/cluster"
 LABEL_DATACENTER = "cassandra.datastax.com/datacenter"
 LABEL_RACK = "cassandra.datastax.com/rack"
@@ -101,13 +102,21 @@ def _metadata(
 
 
 def pod(
-    translation: Translation, node: NodePod, node_name: str, owner: Mapping[str, Any]
+    translation: Translation,
+    node: NodePod,
+    node_name: str,
+    owner: Mapping[str, Any],
+    log_file: str | None = None,
 ) -> dict[str, Any]:
+    """The node's Pod; ``log_file`` (the node's system.log) is what the node agent serves as
+    the Pod's ``kubectl logs``."""
     labels = {LABEL_DATACENTER: node.datacenter.label, LABEL_RACK: node.rack}
     if node.seed:
         labels[LABEL_SEED] = "true"
     metadata = _metadata(node.name, translation, owner, labels)
     metadata["annotations"] = {STAND_IN_ANNOTATION: STAND_IN}
+    if log_file is not None:
+        metadata["annotations"][LOG_FILE_ANNOTATION] = log_file
     ports = [
         {"name": "native", "containerPort": 9042},
         {"name": "internode", "containerPort": 7000},

@@ -83,11 +83,14 @@ class Publisher:
             == objects.STAND_IN
         }
 
-    def ensure_pod(self, pod: objects.NodePod, address: str, *, ready: bool) -> None:
+    def ensure_pod(
+        self, pod: objects.NodePod, address: str, *, ready: bool, log_file: str | None = None
+    ) -> None:
         """The node's Pod exists and its status says Running at ``address`` (Ready or not)."""
         record = self._pods.get(pod.name)
         if record is None:
-            stored = self.ensure(objects.pod(self.translation, pod, self.node, self.owner))
+            manifest = objects.pod(self.translation, pod, self.node, self.owner, log_file)
+            stored = self.ensure(manifest)
             started = (stored.get("status") or {}).get("startTime") or _now()
             record = self._pods[pod.name] = _PodRecord(stored["metadata"]["uid"], started)
         restarts = self._restarts.get(pod.name, 0)

@@ -178,12 +178,11 @@ class ClusterWorker:
         assert self.cluster is not None
         assert self.publisher is not None
         pods = objects.node_pods(self._translation())
-        addresses = [node.plan.address for node in self.cluster.state.nodes]
         # after a controller restart the nodes still run: their Pods stay Ready meanwhile
         liveness = self.cluster.status()
         for pod in pods:
-            up = liveness[addresses[pod.index]] == "UP"
-            self.publisher.ensure_pod(pod, addresses[pod.index], ready=up)
+            up = liveness[self.cluster.state.nodes[pod.index].plan.address] == "UP"
+            self._ensure_pod(pod, ready=up)
         self._write_status(body)
         log.info("%s/%s: starting %d nodes", self.namespace, self.name, len(pods))
         try:
@@ -240,7 +239,7 @@ class ClusterWorker:
         else:
             log.info("%s/%s: node of %s is down: restarting", self.namespace, self.name, pod.name)
             self.publisher.restarted(pod.name)
-        self.publisher.ensure_pod(pod, address, ready=False)
+        self._ensure_pod(pod, ready=False)
         try:
             self.cluster.start_node(address, timeout=NODE_TIMEOUT)
         except CqltestError as exc:
@@ -255,6 +254,13 @@ class ClusterWorker:
         assert self.translation is not None
         return self.translation
 
+    def _ensure_pod(self, pod: objects.NodePod, *, ready: bool) -> None:
+        assert self.cluster is not None
+        assert self.publisher is not None
+        address = self.cluster.state.nodes[pod.index].plan.address
+        log_file = str(self.cluster.node_files(address).system_log)
+        self.publisher.ensure_pod(pod, address, ready=ready, log_file=log_file)
+
     def _publish_ready(self, body: Mapping[str, Any]) -> None:
         assert self.cluster is not None
         assert self.publisher is not None
@@ -262,9 +268,8 @@ class ClusterWorker:
             host_id = hostids.read(self.cluster, index)
             if host_id:
                 self.host_ids[index] = host_id
-        addresses = [node.plan.address for node in self.cluster.state.nodes]
         for pod in objects.node_pods(self._translation()):
-            self.publisher.ensure_pod(pod, addresses[pod.index], ready=pod.index in self.ready)
+            self._ensure_pod(pod, ready=pod.index in self.ready)
         fresh = self.api.get_or_none(self.path) or body
         self._write_status(fresh)
         log.info("%s/%s: ready", self.namespace, self.name)
