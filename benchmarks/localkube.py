@@ -342,7 +342,8 @@ def measure_k8ssandra(local: Localkube, name: str, datacenters: list[str]) -> di
 def measure_bare_local(root: Path) -> dict[str, Any]:
     """The stand-in's own ClusterSpec for the 1-node manifest, as plain ``cqltest.local``."""
     translation = translate(k8ssandra_cluster("bare", ["dc1"]))
-    spec = translation.cluster_spec(("cassandra", "bench-superuser-password"))
+    # The generated superuser is named after its Secret, as the stand-in names it.
+    spec = translation.cluster_spec((translation.superuser_secret, "bench-superuser-password"))
     started = time.monotonic()
     cluster = LocalCluster.create(spec, root, owned=True)
     try:
