@@ -30,6 +30,10 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(
         level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    # Probing starting nodes makes the driver log every refused connection and login; the
+    # stand-in reports what matters itself (and quiet_driver's save-and-restore of the level
+    # is not safe with several clusters starting in threads at once).
+    logging.getLogger("cassandra").setLevel(logging.CRITICAL)
     try:
         api = Api(args.kubeconfig)
     except (LocalkubeError, OSError) as exc:
