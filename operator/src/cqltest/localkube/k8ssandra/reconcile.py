@@ -202,7 +202,7 @@ class ClusterWorker:
         assert self.publisher is not None
         pods = objects.node_pods(self._translation())
         existing = self.publisher.existing_pods()
-        if self._namespace_terminating(existing):
+        if self._namespace_terminating(pods, existing):
             for terminating in existing.values():  # no restarts: the K8ssandraCluster goes next
                 self.publisher.remove_pod(terminating)
             return
@@ -216,9 +216,14 @@ class ClusterWorker:
                 continue
             self._restart(body, pod, current)
 
-    def _namespace_terminating(self, pods: Mapping[str, Mapping[str, Any]]) -> bool:
-        """Pods deleted because their namespace is (asked only when a Pod is terminating)."""
-        if not any(pod["metadata"].get("deletionTimestamp") for pod in pods.values()):
+    def _namespace_terminating(
+        self, pods: list[objects.NodePod], existing: Mapping[str, Mapping[str, Any]]
+    ) -> bool:
+        """Pods deleted because their namespace is (asked only when a Pod is gone or going)."""
+        if all(
+            pod.name in existing and not existing[pod.name]["metadata"].get("deletionTimestamp")
+            for pod in pods
+        ):
             return False
         namespace = self.api.get_or_none(f"/api/v1/namespaces/{self.namespace}") or {}
         return bool(namespace.get("metadata", {}).get("deletionTimestamp"))
