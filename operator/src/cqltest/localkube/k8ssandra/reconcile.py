@@ -99,8 +99,7 @@ class ClusterWorker:
             )
             return True
         if read["metadata"].get("deletionTimestamp"):
-            self._delete(read)
-            return True
+            return self._delete(read)
         body = self._ensure_finalizer(read)
         generation = int(body["metadata"].get("generation") or 0)
         if self.failed_generation == generation:
@@ -363,8 +362,9 @@ class ClusterWorker:
             self.wake.set()
             return None
 
-    def _delete(self, body: Mapping[str, Any]) -> None:
-        """Destroy the local cluster, delete what was published, then release the object."""
+    def _delete(self, body: Mapping[str, Any]) -> bool:
+        """Destroy the local cluster, delete what was published, then release the object;
+        False if the object changed meanwhile (the next pass releases it)."""
         log.info("%s/%s: deleted: destroying its cluster", self.namespace, self.name)
         self._destroy_local()
         uid = body["metadata"]["uid"]
@@ -372,8 +372,9 @@ class ClusterWorker:
             self.api, self.namespace, lambda owner: owner.get("uid") == uid, publish.KINDS
         )
         finalizers = [f for f in body["metadata"].get("finalizers") or [] if f != objects.FINALIZER]
-        if len(finalizers) != len(body["metadata"].get("finalizers") or []):
-            self._patch_metadata(body, {"finalizers": finalizers})
+        if len(finalizers) == len(body["metadata"].get("finalizers") or []):
+            return True
+        return self._patch_metadata(body, {"finalizers": finalizers}) is not None
 
     def _destroy_local(self) -> None:
         name = local_name(self.namespace, self.name)
@@ -382,6 +383,7 @@ class ClusterWorker:
             LocalCluster.load(name, root).destroy()
         self.cluster = None
         self.ready.clear()
+        self.host_ids.clear()
 
 
 INITIAL_REPLICATION = "k8ssandra.io/initial-system-replication"
