@@ -155,6 +155,8 @@ def reconcile(
         cleanup(kube, releases, obj, spec)
         return Outcome(previous, finished=True)
     if previous is not None and previous.phase in TERMINAL_RUN_PHASES:
+        # Finished before a restart: only the deletion of cancelled Jobs may be left to do.
+        RunWorld(kube, releases, obj, spec, previous, settings, clock).after_publish()
         return Outcome(previous, finished=True)
     world = RunWorld(kube, releases, obj, spec, previous, settings, clock)
     world.advance_cluster(world.observe())

@@ -372,7 +372,15 @@ class RunWorld:
         self._torn_down = True
 
     def after_publish(self) -> None:
-        """Delete the Jobs of cancelled attempts, now that the status records their outcome."""
-        for name in self.to_delete:
-            objects.delete(self.kube, "Job", self.owner.namespace, name)
+        """Delete the Jobs of cancelled attempts, now that the status records their outcome.
+
+        Every cancelled Job still there is deleted, not only this turn's: a reconcile that
+        failed between publishing and deleting leaves its Job for the next one to remove.
+        """
+        jobs = objects.list_labelled(self.kube, "Job", self.owner.namespace, self.selector)
+        for job in jobs:
+            meta = job["metadata"]
+            cancelled = ANNOTATION_CANCELLED in (meta.get("annotations") or {})
+            if cancelled or meta["name"] in self.to_delete:
+                objects.delete(self.kube, "Job", self.owner.namespace, meta["name"])
         self.to_delete.clear()
