@@ -63,6 +63,11 @@ def second_agent(localkube: Localkube, tmp_path: Path) -> Iterator[tuple[Agent, 
     finally:
         if agent.process is not None and agent.process.poll() is None:
             agent.signal(signal.SIGTERM)
+        # No agent will finish these pods' deletion (nor the namespace's): force it.
+        localkube.kubectl(
+            "delete", "pods", "-A", f"--field-selector=spec.nodeName={node}",
+            "--grace-period=0", "--force", check=False,
+        )  # fmt: skip
         localkube.request("DELETE", f"/api/v1/nodes/{node}")
 
 

@@ -6,7 +6,8 @@ stand-in's. What differs from a kubelet, and why it is enough for cqltest:
 
 * no images: a container is its ``command`` + ``args`` run on this machine; ``python`` and
   ``python3`` mean the agent's own interpreter (``launching``);
-* host network: podIP = hostIP = 127.0.0.1; Services resolve through a per-pod ``/etc/hosts``
+* host network: podIP = hostIP = 127.0.0.1, ports are not remapped (two pods listening on
+  one port clash, as ``hostNetwork`` pods do); Services resolve through a per-pod ``/etc/hosts``
   to their first endpoint, or the first ready pod their selector matches (``hosts``), since
   there is no DNS and no kube-proxy;
 * isolation is a private mount namespace per container (``sandbox``): volumes, ``/etc/hosts``
