@@ -29,6 +29,7 @@ def test_a_job_completes_and_kubectl_logs_shows_its_output(
     assert (terminated["exitCode"], terminated["reason"]) == (0, "Completed")
     assert logs(localkube, namespace, "job/hello") == "hello from localkube\n0\n1\n2\n3\n4\n"
     assert logs(localkube, namespace, "job/hello", "--tail=2") == "3\n4\n"
+    assert logs(localkube, namespace, "job/hello", "--since=1h", "--limit-bytes=5") == "hello"
 
 
 def test_a_failing_command_fails_the_job_with_its_exit_code_and_message(

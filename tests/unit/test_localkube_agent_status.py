@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import time
+from pathlib import Path
+
 import pytest
-from cqltest.localkube.agent.logserver import select
+from cqltest.localkube.agent.logserver import _older_than_asked, select
 from cqltest.localkube.agent.statuses import (
     ContainerRun,
     Terminated,
@@ -123,3 +127,15 @@ def test_log_selection() -> None:
     assert select(data, 0, None) == b""
     assert select(data, None, 3) == b"a\nb"
     assert select(data, None, None) == data
+
+
+def test_since_judges_the_whole_log_by_its_last_write(tmp_path: Path) -> None:
+    log = tmp_path / "main.log"
+    log.write_text("old\n")
+    an_hour_ago = time.time() - 3600
+    os.utime(log, (an_hour_ago, an_hour_ago))
+    assert _older_than_asked(log, {"sinceSeconds": ["60"]})
+    assert not _older_than_asked(log, {"sinceSeconds": ["7200"]})
+    assert _older_than_asked(log, {"sinceTime": ["2999-01-01T00:00:00Z"]})
+    assert not _older_than_asked(log, {"sinceTime": ["2000-01-01T00:00:00Z"]})
+    assert not _older_than_asked(log, {})

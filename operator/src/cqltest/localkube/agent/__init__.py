@@ -15,9 +15,9 @@ stand-in's. What differs from a kubelet, and why it is enough for cqltest:
   host; there are no cgroups, so resource limits are reported (downward API) but not enforced;
 * no probes: a running container is ready;
 * the kubelet endpoint serves container logs only (``kubectl logs`` with ``-f``, ``--tail``,
-  ``--limit-bytes``, ``--previous``; no per-line timestamps, so ``--timestamps`` and
-  ``--since`` are ignored); ``kubectl exec``, ``attach`` and ``port-forward`` are not served
-  (a pod's ports are on 127.0.0.1 anyway);
+  ``--limit-bytes``, ``--previous``; no per-line timestamps, so ``--timestamps`` is ignored
+  and ``--since`` judges the whole log by its last write); ``kubectl exec``, ``attach`` and
+  ``port-forward`` are not served (a pod's ports are on 127.0.0.1 anyway);
 * ServiceAccount admission is off in localkube, so the agent itself mounts the pod's
   service-account token, CA and namespace where in-cluster clients look (``volumes``), and
   ``KUBERNETES_SERVICE_HOST``/``PORT`` name the apiserver's real address (``launching``).

@@ -6,11 +6,14 @@ given ``--kubelet-certificate-authority``, so a self-signed certificate (made wi
 ``cqltest.local.certs``) is enough. Supported query parameters: ``follow`` (stream until the
 container stops), ``tailLines``, ``limitBytes``, ``previous`` (the log of the container's
 previous run). The logs are raw process output, without the runtime's per-line timestamps:
-``timestamps`` and ``sinceSeconds`` are accepted and ignored.
+``timestamps`` is ignored, and ``sinceSeconds``/``sinceTime`` are judged by the whole file (a log
+last written before that moment shows nothing, any other shows whole).
 """
 
 from __future__ import annotations
 
+import contextlib
+import datetime
 import ipaddress
 import logging
 import ssl
@@ -48,6 +51,23 @@ def _int(query: dict[str, list[str]], name: str) -> int | None:
     return int(values[0]) if values and values[0].lstrip("-").isdigit() else None
 
 
+def _older_than_asked(path: Path, query: dict[str, list[str]]) -> bool:
+    """Best effort for ``sinceSeconds``/``sinceTime`` without per-line times: is the whole log
+    older than the moment asked for?"""
+    since: float | None = None
+    seconds = _int(query, "sinceSeconds")
+    if seconds is not None:
+        since = time.time() - seconds
+    elif query.get("sinceTime"):
+        with contextlib.suppress(ValueError):
+            stamp = query["sinceTime"][0].replace("Z", "+00:00")
+            since = datetime.datetime.fromisoformat(stamp).timestamp()
+    try:
+        return since is not None and path.stat().st_mtime < since
+    except OSError:
+        return False
+
+
 def _flag(query: dict[str, list[str]], name: str) -> bool:
     return (query.get(name) or ["false"])[0].lower() in ("true", "1")
 
@@ -81,6 +101,8 @@ class _Handler(BaseHTTPRequestHandler):
         except FileNotFoundError:
             self._reply(400, f"previous terminated container {container!r} not found".encode())
             return
+        if _older_than_asked(path, query):
+            data = b""
         limit = _int(query, "limitBytes")
         body = select(data, _int(query, "tailLines"), limit)
         self.send_response(200)
