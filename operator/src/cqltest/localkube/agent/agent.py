@@ -185,7 +185,7 @@ class Agent:
                 return
         if worker is not None and not worker.finished.is_set():
             worker.update(pod)
-        elif meta.get("deletionTimestamp") and _finished(pod):
+        elif meta.get("deletionTimestamp"):  # finished, or its worker gave up on it
             self._delete(pod)
 
     def _delete(self, pod: dict[str, Any]) -> None:
