@@ -9,6 +9,7 @@ the run is left behind. The outcomes are the ones `cqltest run` gives for the sa
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -227,3 +228,28 @@ def test_killed_operator_resumes_without_duplicate_jobs(
     assert jobs == ["smoke-first-a1", "smoke-second-a1"]
     assert {s["name"]: s["attempts"] for s in run["status"]["suites"]} == {"first": 1, "second": 1}
     assert run["status"]["summary"]["suites"]["passed"] == 2
+
+
+def test_multi_dc_with_authentication_and_tls_succeeds(
+    localkube: Localkube, operator: Operator
+) -> None:
+    ns = new_namespace(localkube, "op-multi")
+    apply(localkube, ns, example("multi-dc.yaml"))
+    run = wait_completed(localkube, ns, "multi-dc", 600, operator)
+    assert run["status"]["phase"] == "Succeeded", run["status"]
+    assert run["status"]["cluster"]["datacenters"] == {"dc1": "Ready", "dc2": "Ready"}
+    [job] = items(localkube, "jobs", ns, "cqltest.dev/component=suite")
+    [container] = job["spec"]["template"]["spec"]["containers"]
+    env = {e["name"]: e for e in container["env"]}
+    # The password only by reference, the CA from a Secret volume; nothing secret inline.
+    assert "secretKeyRef" in env["CQLTEST_PASSWORD"]["valueFrom"]
+    assert env["CQLTEST_TLS_CA"]["value"] == "/etc/cqltest/ca/ca.crt"
+    assert job["spec"]["template"]["spec"]["automountServiceAccountToken"] is False
+    events = " ".join(e["message"] for e in items(localkube, "events", ns))
+    status_text = str(run["status"])
+    for secret in items(localkube, "secrets", ns):
+        password = secret.get("data", {}).get("password")
+        if password:
+            plain = base64.b64decode(password).decode()
+            assert plain not in status_text
+            assert plain not in events
