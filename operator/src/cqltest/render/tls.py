@@ -38,11 +38,10 @@ from cryptography.hazmat.primitives import padding, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.ciphers import Cipher, modes
 
-from cqltest.engine.names import LABEL_TESTRUN, label_value
-
 # The project's one certificate builder. It is pure but lives in cqltest.local, so this import
 # is the layering contracts' one listed exception (pyproject.toml) until it moves out.
-from cqltest.local import certs
+from cqltest import certs
+from cqltest.engine.names import LABEL_TESTRUN, label_value
 from cqltest.model import ClusterSpec
 from cqltest.render.cluster import (
     TlsSecrets,
