@@ -47,6 +47,9 @@ def operator(
         level=logging.DEBUG if verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    if not verbose:
+        # kopf logs every handler call at INFO: one line per Job event of every run.
+        logging.getLogger("kopf.objects").setLevel(logging.WARNING)
     run(
         kubeconfig=kubeconfig,
         namespaces=namespaces,
