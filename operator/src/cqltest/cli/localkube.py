@@ -73,7 +73,7 @@ def _print(info: dict[str, Any], output: str) -> None:
         table.add_row(*row, style=style)
     _out.print(table)
     _out.print(f"server: {info['server']}  node: {info['node']}")
-    _out.print(f"export KUBECONFIG={info['kubeconfig']}")
+    click.echo(f"export KUBECONFIG={info['kubeconfig']}")  # whole, never wrapped
 
 
 @localkube.command()
