@@ -85,13 +85,20 @@ def _print(info: dict[str, Any], output: str) -> None:
     show_default=True,
     help="Seconds to wait for each readiness condition.",
 )
+@click.option(
+    "--operator/--no-operator",
+    default=True,
+    show_default=True,
+    help="Also serve TestRuns: apply their CRD and run `cqltest operator` as a component.",
+)
 @output_option("Format of the result on stdout.")
-def up(name: str, timeout: float, output: str) -> None:
-    """Start etcd, the apiserver, the controllers, the scheduler, the node agent and the
-    K8ssandra stand-in; return once a Pod can be scheduled. They keep running until `down`."""
+def up(name: str, timeout: float, output: str, operator: bool) -> None:
+    """Start etcd, the apiserver, the controllers, the scheduler, the node agent, the
+    K8ssandra stand-in and the TestRun operator; return once a Pod can be scheduled. They keep
+    running until `down`."""
     started = time.monotonic()
     with _err.status(f"starting localkube {name}"):
-        local = instance.up(name, timeout=timeout)
+        local = instance.up(name, timeout=timeout, operator=operator)
     _err.print(f"localkube [bold]{name}[/bold] up in {time.monotonic() - started:.1f}s")
     _print(local.info(), output)
 

@@ -10,6 +10,7 @@ missing namespace or CRD) are :class:`RejectedError`, exit code 2, with the apis
 from __future__ import annotations
 
 import json
+import math
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -122,7 +123,8 @@ def follow_testrun(
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             return
-        chunk = max(1, min(WATCH_CHUNK, int(remaining + 0.999)))
+        # min() first: with no deadline, remaining is infinite and has no int().
+        chunk = max(1, math.ceil(min(WATCH_CHUNK, remaining)))
         watcher = watch.Watch()  # type: ignore[no-untyped-call]
         events = watcher.stream(  # type: ignore[no-untyped-call]
             kube.custom.list_namespaced_custom_object,

@@ -30,6 +30,7 @@ import shutil
 import sys
 import tempfile
 import time
+import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -53,6 +54,8 @@ AGENT = "node-agent"
 K8SSANDRA = "k8ssandra-stand-in"
 #: Processes that clean up after themselves on SIGTERM and need the apiserver to do it.
 STAND_INS = (AGENT, K8SSANDRA)
+OPERATOR = "cqltest-operator"
+"""The TestRun operator, when ``up(operator=True)`` runs it as one more component."""
 NAME_RULE = (
     "a DNS label: at most 63 lowercase letters, digits and '-', starting and ending with a "
     "letter or digit"
@@ -145,6 +148,8 @@ class Localkube(ControlPlane):
 
     def down(self) -> None:
         """Stop every process this localkube started and remove its directory."""
+        # The operator first, so it does not react to the runs' children disappearing.
+        processes.stop_all([p for p in self.processes if p.name == OPERATOR])
         stand_ins = [p for p in self.processes if p.name in STAND_INS]
         processes.stop_all(stand_ins)
         for process in reversed(self.processes):
@@ -171,6 +176,26 @@ class Localkube(ControlPlane):
             argv = [sys.executable, "-m", *args]
             self.processes.append(processes.spawn(name, argv, self.root / f"{name}.log"))
             self.save()
+
+    def _start_operator(self, timeout: float) -> None:
+        """Serve TestRuns: apply their CRD and run ``cqltest operator`` against this localkube."""
+        from cqltest.render.crd import render_crd
+
+        collection = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions"
+        status, answer = self.request("POST", collection, render_crd())
+        if status not in (201, 409):
+            raise NotReadyError(f"creating the TestRun CRD answered {status}: {answer}")
+        self.ports["operator-liveness"] = free_port()
+        self.ports["operator-metrics"] = free_port()
+        argv = [
+            sys.executable, "-m", "cqltest", "operator", "--kubeconfig", str(self.kubeconfig),
+            "--liveness-port", str(self.ports["operator-liveness"]),
+            "--metrics-port", str(self.ports["operator-metrics"]),
+        ]  # fmt: skip
+        self.processes.append(processes.spawn(OPERATOR, argv, self.root / f"{OPERATOR}.log"))
+        self.save()
+        port = self.ports["operator-liveness"]
+        self._wait("the TestRun operator's /healthz", lambda: _healthy(port), timeout)
 
     def _check_alive(self) -> None:
         for process in self.processes:
@@ -218,6 +243,14 @@ class Localkube(ControlPlane):
         return status == 200 and node_schedulable(node)
 
 
+def _healthy(port: int) -> bool:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as answer:
+            return bool(answer.status == 200)
+    except OSError:
+        return False
+
+
 def node_schedulable(node: dict[str, Any]) -> bool:
     """What the scheduler needs of the only Node: no taints, not cordoned, room for pods."""
     spec = node.get("spec") or {}
@@ -242,8 +275,12 @@ def up(
     owned: bool = False,
     root: Path | None = None,
     timeout: float = READY_TIMEOUT,
+    operator: bool = False,
 ) -> Localkube:
     """Start localkube ``name`` and wait until a Pod could be scheduled on its node.
+
+    ``operator``: also serve TestRuns (the CRD and a ``cqltest operator`` component), so
+    ``kubectl apply -f manifests/examples/smoke.yaml`` runs the smoke suite.
 
     Raises InputError for a bad name or one already running, SetupError for missing binaries,
     and ComponentError (naming the component, with its log tail) or NotReadyError when it does
@@ -288,6 +325,8 @@ def up(
             instance._wait("the default ServiceAccount", instance._service_account_ready,
                            timeout)  # fmt: skip
             instance._wait(f"a schedulable Node {name!r}", instance._node_schedulable, timeout)
+            if operator:
+                instance._start_operator(timeout)
         except BaseException:
             instance.down()
             raise
