@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import logging
 from typing import Any
@@ -11,14 +12,20 @@ import kopf
 
 from cqltest.errors import CqltestError
 from cqltest.kube.objects import GROUP, K8SSANDRA, PLURAL, VERSION
-from cqltest.kube.reconcile import IDLE_DELAY, reconcile
+from cqltest.kube.reconcile import IDLE_DELAY
 from cqltest.operator import runtime
 
 log = logging.getLogger("cqltest.operator")
+MAX_IDLE_DELAY = 30.0
+RECONCILE_THREADS = 16
+"""Reconciles block on the apiserver, not the CPU: more threads than cores keep runs moving."""
 
 
 @kopf.on.startup()
-def configure(settings: kopf.OperatorSettings, **_: Any) -> None:
+async def configure(settings: kopf.OperatorSettings, **_: Any) -> None:
+    asyncio.get_running_loop().set_default_executor(
+        concurrent.futures.ThreadPoolExecutor(RECONCILE_THREADS, thread_name_prefix="reconcile")
+    )
     settings.peering.standalone = True
     # The operator posts its own Events (one per transition); kopf's would repeat them.
     settings.posting.enabled = False
@@ -42,29 +49,40 @@ def active_runs(**_: Any) -> int:
 
 @kopf.daemon(GROUP, VERSION, PLURAL, cancellation_timeout=10)
 async def drive(name: str, namespace: str | None, stopped: kopf.DaemonStopped, **_: Any) -> None:
-    """One loop per TestRun: reconcile, then sleep until woken or the asked-for delay passes."""
+    """One loop per TestRun: reconcile, then sleep until woken or the asked-for delay passes.
+
+    A run whose status did not change waits twice as long each time (up to MAX_IDLE_DELAY):
+    what moves it (its Jobs, its K8ssandraCluster) wakes it through the event handlers below,
+    so the polling is only a safety net, and hundreds of runs held waiting for a cluster cost
+    the apiserver little.
+    """
     rt = runtime.current()
     assert namespace is not None  # TestRuns are namespaced
     key = (namespace, name)
     wake = rt.waker(key)
     rt.metrics.active_runs.inc()
+    last: object = None
+    idle = 0
     try:
         while not stopped:
             wake.clear()
             delay = IDLE_DELAY
             try:
-                with rt.timed():
-                    outcome = await asyncio.to_thread(
-                        reconcile, rt.kube, rt.releases, namespace, name, rt.settings
-                    )
-            except CqltestError as exc:
+                outcome = await asyncio.to_thread(rt.reconcile, namespace, name)
+            except Exception as exc:  # a failed reconcile is retried; the daemon must live on
                 rt.metrics.reconcile_errors.labels(type(exc).__name__).inc()
-                log.warning("reconciling %s/%s: %s", namespace, name, exc)
+                log.warning(
+                    "reconciling %s/%s: %s", namespace, name, exc,
+                    exc_info=not isinstance(exc, CqltestError),
+                )  # fmt: skip
             else:
                 rt.record(key, outcome)
                 if outcome.finished:
                     return
-                delay = outcome.delay
+                current = outcome.status.model_dump() if outcome.status else None
+                idle = idle + 1 if current == last else 0
+                last = current
+                delay = min(outcome.delay * 2**idle, MAX_IDLE_DELAY)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(wake.wait(), timeout=delay)
     finally:
@@ -76,7 +94,7 @@ async def clean_up(name: str, namespace: str | None, **_: Any) -> None:
     """Stop Jobs, uninstall the release, drop the report, then kopf lets the object go."""
     rt = runtime.current()
     assert namespace is not None
-    await asyncio.to_thread(reconcile, rt.kube, rt.releases, namespace, name, rt.settings)
+    await asyncio.to_thread(rt.reconcile, namespace, name)
     rt.forget((namespace, name))
 
 

@@ -8,15 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from cqltest.kube.client import Kube
 from cqltest.kube.helm import Releases
-from cqltest.kube.reconcile import Outcome
+from cqltest.kube.reconcile import Outcome, reconcile
 from cqltest.kube.world import Settings
 from cqltest.metrics import TestRunCollector
 
@@ -74,11 +72,11 @@ class Runtime:
         if outcome.status is not None:
             self.metrics.runs.update("/".join(key), outcome.status)
 
-    @contextmanager
-    def timed(self) -> Iterator[None]:
+    def reconcile(self, namespace: str, name: str) -> Outcome:
+        """One reconcile (blocking; run it in a worker thread), timed for the histogram."""
         start = time.perf_counter()
         try:
-            yield
+            return reconcile(self.kube, self.releases, namespace, name, self.settings)
         finally:
             self.metrics.reconcile_seconds.observe(time.perf_counter() - start)
 
