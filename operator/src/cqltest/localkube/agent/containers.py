@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import importlib.util
 import json
 import os
 import shutil
@@ -86,6 +87,21 @@ class Launch:
         return self.pod_dir / f"{self.name}.pgid"
 
 
+def _runtime_paths() -> list[str]:
+    """What a container needs of this machine to run ``python``: the interpreter's prefixes,
+    every directory on the agent's own import path (the venv), and the source trees of the
+    project's packages (an editable install finds them through an import hook, not a path)."""
+    paths = {sys.prefix, sys.base_prefix, sys.exec_prefix, *sys.path}
+    for package in ("cqltest", "cqlsuites", "aiocql"):
+        spec = importlib.util.find_spec(package)
+        for location in (spec.submodule_search_locations or []) if spec else []:
+            paths.add(os.path.dirname(location))
+    return sorted(p for p in paths if p and os.path.isdir(p))
+
+
+RUNTIME_PATHS = _runtime_paths()
+
+
 def start(launch: Launch, termination_path: str, restart: bool) -> subprocess.Popen[bytes]:
     """Start the container; returns its process (pid = pgid)."""
     if restart and launch.log.exists():
@@ -97,6 +113,7 @@ def start(launch: Launch, termination_path: str, restart: bool) -> subprocess.Po
         "mounts": [asdict(mount) for mount in mounts],
         "mirror_dir": str(launch.pod_dir / "mirrors" / launch.name),
         "cwd": launch.cwd,
+        "keep": RUNTIME_PATHS,
         "argv": list(launch.argv),
         "env": launch.env,
         "start_error": str(launch.start_error_file),

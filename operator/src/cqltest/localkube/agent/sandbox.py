@@ -144,23 +144,30 @@ def apply(plan: dict[str, Any]) -> None:
     mounts = sorted(plan["mounts"], key=lambda m: m["target"].rstrip("/").count("/"))
     sources = {m["source"]: _held(m["source"]) for m in mounts}
     kinds = {m["source"]: os.path.isdir(m["source"]) for m in mounts}
-    cwd, workdir = plan["cwd"], _held(plan["cwd"])
-    identity = os.stat(workdir)
+    # The container's "image" is this machine: the interpreter, its venv and the source trees
+    # on its path (``keep``) and the working directory must stay reachable by their own paths
+    # (pytest chdirs back to getcwd(); Python finds its venv from its executable's path). A
+    # volume that hides one of them (an emptyDir at /tmp over a checkout under /tmp) gets the
+    # hidden directory bound back in place, through a descriptor held from before the mounts.
+    keep = sorted({*plan.get("keep", ()), plan["cwd"]}, key=lambda p: p.rstrip("/").count("/"))
+    held = {path: (_held(path), _identity(path)) for path in keep if os.path.isdir(path)}
     mirrors = _Mirrors(plan["mirror_dir"])
     mirrors.directory = _held(mirrors.directory)
     for mount in mounts:
         mirrors.ensure(mount["target"], kinds[mount["source"]])
         _bind(sources[mount["source"]], mount["target"], bool(mount["read_only"]))
-    # A process (pytest, for one) may chdir back to getcwd(): the working directory must stay
-    # reachable by its own path, so when a volume hid it, it is bound back in place.
+    for path, (descriptor, identity) in held.items():
+        if _identity(path) != identity:
+            mirrors.ensure(path, True)
+            _bind(descriptor, path)
+
+
+def _identity(path: str) -> tuple[int, int] | None:
     try:
-        current = os.stat(cwd)
-        hidden = (current.st_dev, current.st_ino) != (identity.st_dev, identity.st_ino)
+        found = os.stat(path)
     except OSError:
-        hidden = True
-    if hidden:
-        mirrors.ensure(cwd, True)
-        _bind(workdir, cwd)
+        return None
+    return found.st_dev, found.st_ino
 
 
 def main(plan_path: str) -> None:
