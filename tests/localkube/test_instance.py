@@ -160,7 +160,9 @@ def test_cli_up_prints_json_and_a_second_up_of_the_name_exits_2(tmp_path: Path) 
         listed = json.loads(cqltest("list", "--output", "json").stdout)
         assert [entry["name"] for entry in listed] == ["cli"]
         status = json.loads(cqltest("status", "--name", "cli", "-o", "json").stdout)
-        assert [c["name"] for c in status["components"]] == COMPONENTS
+        # The CLI serves TestRuns too unless told --no-operator.
+        assert [c["name"] for c in status["components"]] == [*COMPONENTS, "cqltest-operator"]
+        assert all(c["alive"] for c in status["components"]), status
     finally:
         stopped = cqltest("down", "--name", "cli")
     assert stopped.returncode == 0, stopped.stderr
