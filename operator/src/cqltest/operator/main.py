@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import ctypes
 import os
 import threading
 from collections.abc import Sequence
@@ -17,6 +19,15 @@ from cqltest.kube.helm import Releases
 from cqltest.kube.world import Settings
 from cqltest.operator import runtime
 
+_M_ARENA_MAX = -8
+
+
+def _few_malloc_arenas() -> None:
+    """glibc gives each thread that allocates its own malloc arena (up to 8 per core); with
+    the reconcile threads that costs tens of MB of RSS for nothing, so cap them at two."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6").mallopt(_M_ARENA_MAX, 2)
+
 
 def run(
     *,
@@ -28,6 +39,7 @@ def run(
     stop_flag: threading.Event | None = None,
 ) -> None:
     """Block, serving the namespaces given (all of them when empty), until stopped."""
+    _few_malloc_arenas()
     path = kubeconfig_path(kubeconfig)
     if path is not None:
         # kopf's kubeconfig login reads KUBECONFIG when it logs in, not when it was imported.
