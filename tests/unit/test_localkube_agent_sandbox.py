@@ -10,22 +10,16 @@ import shutil
 from pathlib import Path
 
 import pytest
-from cqltest.errors import CqltestError
 from cqltest.localkube.agent.containers import Launch, namespace_command, start
 from cqltest.localkube.agent.volumes import Mount
 
 
-def _isolation_available() -> bool:
-    try:
-        namespace_command()
-    except CqltestError:
-        return False
-    return shutil.which("unshare") is not None
-
-
-pytestmark = pytest.mark.skipif(
-    not _isolation_available(), reason="needs root or user namespaces for mount namespaces"
-)
+@pytest.fixture(autouse=True)
+def _isolation() -> None:
+    """Mount namespaces are what localkube's node agent is built on: without root or user
+    namespaces it cannot run a pod, so these tests fail saying what is needed, never skip."""
+    namespace_command()  # raises, naming what is missing
+    assert shutil.which("unshare"), "unshare (util-linux) is needed: apt-get install util-linux"
 
 
 def run(pod_dir: Path, script: str, mounts: list[Mount]) -> tuple[int, str, str]:
