@@ -7,15 +7,13 @@ from pathlib import Path
 
 import click
 
+from cqltest.cli.options import kubeconfig_option
+
 DEFAULT_IMAGE = "ghcr.io/cqltest/cqltest-suites:0.1.0"
 
 
 @click.command("operator")
-@click.option(
-    "--kubeconfig",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Kubeconfig to log in with; default $KUBECONFIG, ~/.kube/config, then in-cluster.",
-)
+@kubeconfig_option()
 @click.option(
     "-n",
     "--namespace",

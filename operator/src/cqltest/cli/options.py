@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import click
@@ -17,4 +18,13 @@ def output_option(help_text: str) -> Callable[[Callable[..., Any]], Callable[...
         default="table",
         show_default=True,
         help=help_text,
+    )
+
+
+def kubeconfig_option() -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """``--kubeconfig``, resolved as the kubernetes client does when it is not given."""
+    return click.option(
+        "--kubeconfig",
+        type=click.Path(dir_okay=False, path_type=Path),
+        help="Kubeconfig to log in with; default $KUBECONFIG, ~/.kube/config, then in-cluster.",
     )

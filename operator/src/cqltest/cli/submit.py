@@ -21,7 +21,7 @@ from typing import Any
 import click
 import yaml
 
-from cqltest.cli.options import output_option
+from cqltest.cli.options import kubeconfig_option, output_option
 from cqltest.cli.run import Progress, print_report, write_file
 from cqltest.engine.names import (
     LABEL_ATTEMPT,
@@ -148,11 +148,7 @@ def _timeout(value: str | None) -> timedelta | None:
 
 
 def _kube_options(command: Callable[..., Any]) -> Callable[..., Any]:
-    command = click.option(
-        "--kubeconfig",
-        type=click.Path(dir_okay=False, path_type=Path),
-        help="Kubeconfig to log in with; default $KUBECONFIG, ~/.kube/config, then in-cluster.",
-    )(command)
+    command = kubeconfig_option()(command)
     return click.option(
         "-n", "--namespace", help="Namespace of the TestRun; default the context's namespace."
     )(command)
