@@ -8,7 +8,7 @@ CACHE := $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/cqltest
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 PYTEST_ARGS ?=
 
-.PHONY: demo test lint venv jars control-plane unit cassandra kube bench bench-localkube clean
+.PHONY: demo test lint venv jars control-plane nftables unit cassandra kube bench bench-localkube clean
 
 $(STAMP): pyproject.toml
 	@command -v $(PY) >/dev/null || { echo "error: $(PY) not found; install Python 3.11" >&2; exit 1; }
@@ -25,6 +25,10 @@ jars: venv
 control-plane:
 	bash scripts/install-control-plane.sh
 
+# Partition faults cut traffic between local nodes with real nftables rules.
+nftables:
+	@command -v nft >/dev/null || { apt-get update -qq && apt-get install -y -qq nftables; }
+
 demo: venv jars
 	$(BIN)/cqltest run manifests/examples/smoke.yaml
 
@@ -34,7 +38,7 @@ lint: venv
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
-test: venv jars control-plane lint
+test: venv jars control-plane nftables lint
 	$(BIN)/pytest -ra $(PYTEST_ARGS)
 
 unit: venv
