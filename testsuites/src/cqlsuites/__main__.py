@@ -20,7 +20,8 @@ import tempfile
 from pathlib import Path
 from types import FrameType
 
-SUITES_DIR = Path(__file__).resolve().parent / "suites"
+from cqlsuites.catalogue import SUITES_DIR, package_name
+
 EXIT_PASSED, EXIT_FAILED, EXIT_ERROR = 0, 1, 2
 
 # One event loop for the whole suite, so session-scoped connections serve every test.
@@ -35,8 +36,12 @@ junit_family = xunit2
 
 
 def builtin_suites() -> list[str]:
-    """Names of the suites shipped in this package."""
-    return sorted(p.name for p in SUITES_DIR.iterdir() if p.is_dir() and any(p.glob("test_*.py")))
+    """Names of the suites shipped in this package (``data_types/`` is the suite ``data-types``)."""
+    return sorted(
+        p.name.replace("_", "-")
+        for p in SUITES_DIR.iterdir()
+        if p.is_dir() and any(p.glob("test_*.py"))
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -73,7 +78,7 @@ def run_suite(
     extra: list[str] | None = None,
 ) -> int:
     """Run the suite under pytest and map its result to the contract's exit code."""
-    directory = path if path is not None else SUITES_DIR / suite
+    directory = path if path is not None else SUITES_DIR / package_name(suite)
     if not directory.is_dir():
         known = ", ".join(builtin_suites()) or "none"
         where = f"--path {path}" if path is not None else f"built-in suite {suite!r}"

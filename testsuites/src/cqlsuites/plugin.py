@@ -26,6 +26,7 @@ import pytest
 import pytest_asyncio
 
 from cqlsuites import connect, report
+from cqlsuites.catalogue import MARKERS, CatalogueError, SuiteInfo, read_suite
 from cqlsuites.env import EnvError, SuiteEnv, read_env, read_report_target
 from cqlsuites.stats import OpStats
 
@@ -82,15 +83,22 @@ def pytest_configure(config: pytest.Config) -> None:
         fd, path = tempfile.mkstemp(prefix="cqlsuites-", suffix=".xml")
         os.close(fd)
         config.option.xmlpath = path
+    for marker, meaning in MARKERS.items():
+        config.addinivalue_line("markers", f"{marker}: {meaning}")
     pod = bool(config.getoption("cqltest_pod"))
     termination_log = Path(config.getoption("cqltest_termination_log"))
     try:
         env = read_env()
-    except EnvError as exc:
+        # The suite directory is pytest's rootdir (python -m cqlsuites run sets it).
+        info = read_suite(config.rootpath)
+        params = dict(env.params) if info is None else info.resolve(env.params)
+    except (EnvError, CatalogueError) as exc:
         report_error(str(exc), read_report_target(), pod=pod, termination_log=termination_log)
         raise pytest.UsageError(str(exc)) from None
     reporter = SuiteReporter(
         env,
+        info=info,
+        params=params,
         pod=pod or env.result_path is None,
         termination_log=termination_log,
         junit_path=Path(config.option.xmlpath),
@@ -106,12 +114,16 @@ class SuiteReporter:
         self,
         env: SuiteEnv,
         *,
+        info: SuiteInfo | None = None,
+        params: Mapping[str, Any] | None = None,
         pod: bool,
         termination_log: Path,
         junit_path: Path,
         owns_junit: bool = False,
     ) -> None:
         self.env = env
+        self.info = info
+        self.params: Mapping[str, Any] = dict(env.params) if params is None else params
         self.owns_junit = owns_junit
         self.pod = pod
         self.termination_log = termination_log
@@ -305,9 +317,12 @@ def suite_env(cqlsuites_reporter: SuiteReporter) -> SuiteEnv:
 
 
 @pytest.fixture(scope="session")
-def suite_params(suite_env: SuiteEnv) -> Mapping[str, Any]:
-    """The suite entry's ``params`` object from the TestRun."""
-    return suite_env.params
+def suite_params(cqlsuites_reporter: SuiteReporter) -> Mapping[str, Any]:
+    """The TestRun entry's ``params`` over the ``suite.yaml`` defaults, coerced to their types.
+
+    Durations are float seconds. A suite without a ``suite.yaml`` gets the params as given.
+    """
+    return cqlsuites_reporter.params
 
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
