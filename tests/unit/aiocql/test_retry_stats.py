@@ -9,10 +9,12 @@ from typing import Any
 import pytest
 from aiocql import IdempotentRetryPolicy
 from aiocql.prometheus import SessionCollector
-from aiocql.stats import BUCKET_UPPER_BOUNDS_SECONDS, LatencyHistogram
+from aiocql.stats import BUCKET_UPPER_BOUNDS_SECONDS, RELATIVE_ERROR, LatencyHistogram
 from cassandra import ConsistencyLevel
 from cassandra.policies import RetryPolicy, WriteType
 from cassandra.query import SimpleStatement
+from hypothesis import given
+from hypothesis import strategies as st
 from prometheus_client import CollectorRegistry, generate_latest
 
 QUORUM = ConsistencyLevel.QUORUM
@@ -91,14 +93,29 @@ def test_latency_histogram_percentiles() -> None:
     assert snap.max == 1.0
     for q, expected in ((50, 0.5), (99, 0.99)):
         value = snap.percentile(q)
-        assert expected <= value <= expected * 1.25, (q, value)
+        assert expected <= value <= expected * (1 + RELATIVE_ERROR), (q, value)
     assert snap.percentile(100) == 1.0
     buckets = snap.buckets()
-    assert buckets[-1][1] == 1001
+    assert buckets[-1] == (1.048576, 1001)  # 2**20 µs: the exported edge above 1 s
     assert [b for b, _ in buckets] == sorted(b for b, _ in buckets)
+    assert len(buckets) <= 4 * 21  # 4 exported bounds per power of two, not 128
     assert list(BUCKET_UPPER_BOUNDS_SECONDS) == sorted(BUCKET_UPPER_BOUNDS_SECONDS)
     with pytest.raises(ValueError, match="q=0"):
         snap.percentile(0)
+
+
+@given(st.lists(st.integers(0, 2**32 - 1), min_size=1, max_size=50), st.integers(1, 100))
+def test_latency_histogram_error_is_bounded(micros: list[int], q: int) -> None:
+    values = [m / 1e6 for m in micros]
+    one, many = LatencyHistogram(), LatencyHistogram()
+    for value in values:
+        one.record(value)
+    many.record_many(values)
+    assert one.snapshot() == many.snapshot()
+    ordered = sorted(micros)
+    true = ordered[max(0, -(-q * len(ordered) // 100) - 1)]
+    reported = round(one.snapshot().percentile(q) * 1e6, 3)
+    assert true <= reported <= max(true * (1 + RELATIVE_ERROR), true + 1), (true, reported)
 
 
 async def test_prometheus_collector_exports_session_stats(make_session: Callable[..., Any]) -> None:

@@ -1,20 +1,45 @@
-"""Session counters and a latency histogram, mutated only on the event-loop thread.
+"""Session counters and the latency histogram that aiocql and cqlsuites both report from.
 
 Counters are plain ints touched from one thread at a time, so the hot path pays no lock.
 ``SessionStats`` is an immutable snapshot for callers (tests, the result plugin, Prometheus).
+
+One histogram for the whole platform, so one run never reports two different p99s: the session
+records into it, and cqlsuites' suite metrics (``cqlsuites.stats.OpStats``) are built on it too.
+It is HdrHistogram's layout, written here rather than taken from the ``hdrhistogram`` package:
+that package's ``record_value`` measured 1.5-1.8 µs per value on this project's 2-core machine
+against 0.4 µs for ``record_many`` below (200 000 log-normal latencies, best of 5), and the
+request path's whole wrapper budget is a few microseconds.
+
+**Relative error.** Values are whole microseconds; below 128 µs each microsecond is its own
+bucket, above that every power of two is cut into 128 equal buckets. A percentile is reported
+as the upper bound of its bucket, capped at the exact maximum, so it never under-reports and
+over-reports by at most 1/128 of the value (0.78%) from 128 µs up, at most 1 µs below that.
+Range: 0 to 2**32 µs (about 71 min); larger values land in the last bucket.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-__all__ = ["LatencyHistogram", "LatencySnapshot", "SessionStats", "StatsRecorder"]
+__all__ = [
+    "BUCKET_UPPER_BOUNDS_SECONDS",
+    "RELATIVE_ERROR",
+    "LatencyHistogram",
+    "LatencySnapshot",
+    "SessionStats",
+    "StatsRecorder",
+]
 
-# Log-linear buckets: 4 per power of two of microseconds (≈19% relative width), 1 µs .. ~70 min.
-_SUB_BITS = 2
+_SUB_BITS = 7
 _SUB = 1 << _SUB_BITS
-_MAX_EXP = 32
+_MAX_EXP = 25
 _NBUCKETS = (_MAX_EXP + 1) * _SUB
+# Prometheus gets every 32nd bucket (4 per power of two, ≈19% apart): a scrape stays a few
+# dozen series per session, and these bounds are bucket edges, so the counts are exact.
+_EXPORT_EVERY = 32
+
+RELATIVE_ERROR = 1 / _SUB
+"""Most a reported percentile exceeds the true value by, as a fraction of it (from 128 µs)."""
 
 
 def _bucket_index(micros: int) -> int:
@@ -30,18 +55,17 @@ def _bucket_upper_micros(index: int) -> int:
     if index < _SUB:
         return index + 1
     exp = index // _SUB - 1
-    sub = index % _SUB
-    return ((_SUB + sub + 1) << exp) if exp >= 0 else index + 1
+    return (_SUB + index % _SUB + 1) << exp
 
 
 BUCKET_UPPER_BOUNDS_SECONDS: tuple[float, ...] = tuple(
     _bucket_upper_micros(i) / 1e6 for i in range(_NBUCKETS)
 )
-"""Inclusive upper bound (seconds) of each histogram bucket, for exporters."""
+"""Exclusive upper bound (seconds) of each histogram bucket."""
 
 
 class LatencyHistogram:
-    """Fixed log-linear histogram; ``record`` is a few integer operations."""
+    """Fixed log-linear histogram of seconds; ``record`` is a few integer operations."""
 
     __slots__ = ("count", "counts", "max", "sum")
 
@@ -59,6 +83,7 @@ class LatencyHistogram:
             self.max = seconds
 
     def record_many(self, latencies: list[float]) -> None:
+        # _bucket_index inlined: this runs once per completed request on the loop thread
         counts = self.counts
         top = self.max
         for seconds in latencies:
@@ -91,12 +116,15 @@ class LatencySnapshot:
     max: float
 
     def percentile(self, q: float) -> float:
-        """Upper bound of the bucket holding the q-th percentile (0 < q <= 100), capped at max."""
+        """Upper bound of the bucket holding the q-th percentile (0 < q <= 100), capped at max.
+
+        Within ``RELATIVE_ERROR`` above the true value, never below it; 0 when empty.
+        """
         if not 0 < q <= 100:
             raise ValueError(f"q={q!r}: percentile must be in (0, 100]")
         if self.count == 0:
             return 0.0
-        rank = q / 100.0 * self.count
+        rank = q * self.count / 100.0  # exact for whole q: 0.07 * 100 would be 7.000…01
         seen = 0
         for index, n in enumerate(self.counts):
             seen += n
@@ -109,13 +137,17 @@ class LatencySnapshot:
         return self.sum / self.count if self.count else 0.0
 
     def buckets(self) -> list[tuple[float, int]]:
-        """Cumulative ``(upper_bound_seconds, count)`` pairs for non-empty prefixes."""
+        """Cumulative ``(upper_bound_seconds, count)`` pairs, 4 per power of two, up to the
+        last one holding a value: the exporter's coarser view of the same counts."""
         out: list[tuple[float, int]] = []
         total = 0
         last = max((i for i, n in enumerate(self.counts) if n), default=-1)
         for index in range(last + 1):
             total += self.counts[index]
-            out.append((BUCKET_UPPER_BOUNDS_SECONDS[index], total))
+            if (index + 1) % _EXPORT_EVERY == 0 or index == last:
+                # the bound is always an exported edge, so scrapes keep one set of series
+                edge = (index // _EXPORT_EVERY + 1) * _EXPORT_EVERY - 1
+                out.append((BUCKET_UPPER_BOUNDS_SECONDS[edge], total))
         return out
 
 
