@@ -1,0 +1,60 @@
+"""Tables and helpers shared by the batch tests (created once per suite run)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import pytest
+from aiocql import AsyncSession
+from cassandra import ConsistencyLevel
+
+DDL_TIMEOUT = 60.0
+
+
+@pytest.fixture(scope="session")
+def consistency(suite_params: Mapping[str, Any]) -> int:
+    level: int = ConsistencyLevel.name_to_value[suite_params["consistency"]]
+    return level
+
+
+@pytest.fixture(scope="session")
+def statements(suite_params: Mapping[str, Any]) -> int:
+    count = int(suite_params["statements"])
+    if count < 11:
+        raise pytest.UsageError(f"param statements={count}: must be at least 11")
+    return count
+
+
+@pytest.fixture(scope="session")
+async def tables(cql: AsyncSession) -> None:
+    for ddl in (
+        "CREATE TABLE IF NOT EXISTS kv (p int, c int, v text, PRIMARY KEY (p, c))",
+        "CREATE TABLE IF NOT EXISTS kv_shadow (p int, c int, v text, PRIMARY KEY (p, c))",
+        "CREATE TABLE IF NOT EXISTS hits (p int PRIMARY KEY, n counter, m counter)",
+        "CREATE TABLE IF NOT EXISTS accounts (p int, c int, owner text, balance int, "
+        "PRIMARY KEY (p, c))",
+    ):
+        await cql.execute(ddl, timeout=DDL_TIMEOUT)
+
+
+class _Collect(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
+@pytest.fixture
+def driver_warnings() -> Iterator[list[str]]:
+    """Messages the driver logs at WARNING while the test runs (it logs each server warning)."""
+    handler = _Collect()
+    logger = logging.getLogger("cassandra")
+    logger.addHandler(handler)
+    try:
+        yield handler.messages
+    finally:
+        logger.removeHandler(handler)
