@@ -317,14 +317,26 @@ def package_name(suite: str) -> str:
     return suite.replace("-", "_")
 
 
-def read_catalogue(root: Path = SUITES_DIR) -> dict[str, SuiteInfo]:
-    """Every suite under ``root`` that has a ``suite.yaml``, by suite name, in name order."""
+def read_catalogue(
+    root: Path = SUITES_DIR, *, broken: dict[str, str] | None = None
+) -> dict[str, SuiteInfo]:
+    """Every suite under ``root`` that has a ``suite.yaml``, by suite name, in name order.
+
+    An invalid ``suite.yaml`` raises, unless ``broken`` is given: then its error is recorded
+    there under the suite's name, so one broken suite does not hide the rest of the catalogue.
+    """
     suites: dict[str, SuiteInfo] = {}
     if not root.is_dir():
         return suites
     for directory in sorted(root.iterdir()):
         if directory.is_dir() and not directory.name.startswith(("_", ".")):
-            info = read_suite(directory)
+            try:
+                info = read_suite(directory)
+            except CatalogueError as exc:
+                if broken is None:
+                    raise
+                broken[directory.name.replace("_", "-")] = str(exc)
+                continue
             if info is not None:
                 suites[info.name] = info
     return dict(sorted(suites.items()))

@@ -1,24 +1,23 @@
 """Read TestRun manifests from files and find the built-in suite catalogue.
 
 This is the thin I/O shell around :mod:`cqltest.model.validation`: reading a file, parsing
-YAML, listing the installed ``cqlsuites.suites`` packages, checking local ``path`` suites
-exist. Everything it finds goes through the same Problem list as the schema checks.
+YAML, reading the installed suites' ``suite.yaml`` (the catalogue), checking local ``path``
+suites exist. Everything it finds goes through the same Problem list as the schema checks.
 """
 
 from __future__ import annotations
 
-import importlib.resources
 from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
 import yaml
+from cqlsuites.catalogue import SUITES_DIR, read_catalogue
 
 from cqltest.errors import ManifestError, Problem
+from cqltest.model.catalogue import Catalogue
 from cqltest.model.testrun import TestRun
 from cqltest.model.validation import validate_testrun
-
-SUITES_PACKAGE = "cqlsuites.suites"
 
 
 class _StrictLoader(yaml.SafeLoader):
@@ -36,22 +35,27 @@ class _StrictLoader(yaml.SafeLoader):
         return super().construct_mapping(node, deep=deep)
 
 
+def builtin_catalogue() -> Catalogue:
+    """The installed suites' ``suite.yaml`` declarations (a broken one is named, not fatal)."""
+    broken: dict[str, str] = {}
+    suites = read_catalogue(SUITES_DIR, broken=broken)
+    return Catalogue(suites=suites, broken=broken)
+
+
 def builtin_suites() -> frozenset[str]:
-    """Names of the built-in suites: the sub-directories of the ``cqlsuites.suites`` package."""
-    try:
-        root = importlib.resources.files(SUITES_PACKAGE)
-    except ModuleNotFoundError:
-        return frozenset()
-    return frozenset(
-        entry.name
-        for entry in root.iterdir()
-        if entry.is_dir() and not entry.name.startswith(("_", "."))
-    )
+    """Names of the built-in suites: those of the ``cqlsuites.suites`` package with a suite.yaml."""
+    return builtin_catalogue().names()
 
 
 def parse_testrun(data: object, *, known_suites: Collection[str] | None = None) -> TestRun:
-    """Validate a parsed manifest; ``known_suites`` defaults to the installed catalogue."""
-    return validate_testrun(data, builtin_suites() if known_suites is None else known_suites)
+    """Validate a parsed manifest against the installed catalogue (names, params, needs).
+
+    An explicit ``known_suites`` checks only that built-in suites exist among those names.
+    """
+    if known_suites is not None:
+        return validate_testrun(data, known_suites)
+    catalogue = builtin_catalogue()
+    return validate_testrun(data, catalogue.names(), catalogue)
 
 
 def load_testrun(path: str | Path, *, known_suites: Collection[str] | None = None) -> TestRun:

@@ -19,6 +19,7 @@ from pydantic_core import ErrorDetails
 
 from cqltest import plan
 from cqltest.errors import ManifestError, Problem
+from cqltest.model.catalogue import Catalogue, catalogue_problems, with_catalogue_defaults
 from cqltest.model.testrun import TestRun
 from cqltest.model.types import parse_duration
 
@@ -287,8 +288,14 @@ def semantic_problems(data: object, known_suites: Collection[str] | None) -> lis
     return problems
 
 
-def validate_testrun(data: object, known_suites: Collection[str] | None) -> TestRun:
-    """The TestRun of a parsed manifest; raises ManifestError listing every problem."""
+def validate_testrun(
+    data: object, known_suites: Collection[str] | None, catalogue: Catalogue | None = None
+) -> TestRun:
+    """The TestRun of a parsed manifest; raises ManifestError listing every problem.
+
+    With the ``catalogue``, built-in suites' params and needs are checked too, and an entry
+    without a timeout gets its suite's default.
+    """
     problems: list[Problem] = []
     run: TestRun | None = None
     try:
@@ -298,6 +305,8 @@ def validate_testrun(data: object, known_suites: Collection[str] | None) -> Test
     # A field the schema rejects gets no second, semantic complaint: fix the first one first.
     rejected = {p.path for p in problems}
     problems += [p for p in semantic_problems(data, known_suites) if p.path not in rejected]
+    if catalogue is not None:
+        problems += [p for p in catalogue_problems(data, catalogue) if p.path not in rejected]
     if problems or run is None:
         raise ManifestError(problems)
-    return run
+    return run if catalogue is None else with_catalogue_defaults(run, catalogue)
