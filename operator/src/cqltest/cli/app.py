@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from cqltest import __version__
-from cqltest.cli import cluster, localkube, operator, run, submit, testrun
+from cqltest.cli import cluster, localkube, operator, run, submit, suites, testrun
 from cqltest.cli.errors import CqltestGroup
 
 
@@ -22,6 +22,7 @@ main.add_command(testrun.validate)
 main.add_command(run.run)
 main.add_command(testrun.plan)
 main.add_command(testrun.crd)
+main.add_command(suites.suites)
 main.add_command(submit.submit)
 main.add_command(submit.status)
 main.add_command(submit.logs)
