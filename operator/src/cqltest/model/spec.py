@@ -37,6 +37,10 @@ def _cel(*rules: tuple[str, str] | tuple[str, str, str]) -> ConfigDict:
     return ConfigDict(json_schema_extra={"x-kubernetes-validations": validations})
 
 
+def _no_schema_default(schema: dict[str, JsonValue]) -> None:
+    schema.pop("default", None)
+
+
 class Tls(CamelModel):
     """Which connections of a provisioned cluster use TLS."""
 
@@ -268,9 +272,13 @@ class SuiteSpec(CamelModel):
         default_factory=dict, description="Free-form parameters passed to the suite."
     )
     timeout: Duration = Field(
-        default="30m",  # text, so the CRD default reads 30m
+        default="30m",
         validate_default=True,
-        description="Per-attempt time limit.",
+        # No default in the CRD: the apiserver would fill it in, and a built-in suite's own
+        # default (its suite.yaml, applied by validation) could never apply in operator mode.
+        json_schema_extra=_no_schema_default,
+        description="Per-attempt time limit; default: a built-in suite's own timeout "
+        "(cqltest suites), 30m for other suites.",
     )
     retries: int = Field(default=0, ge=0, le=10, description="Extra attempts after a failure.")
     thresholds: Thresholds | None = None
