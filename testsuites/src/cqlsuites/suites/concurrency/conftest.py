@@ -1,0 +1,39 @@
+"""A pre-filled table the reads go to, and the ``consistency`` param for every request."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import pytest
+import pytest_asyncio
+from aiocql import AsyncCluster, AsyncSession
+from cassandra import ConsistencyLevel
+
+DDL = 60.0
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _consistency(cql_cluster: AsyncCluster, suite_params: Mapping[str, Any]) -> None:
+    level = ConsistencyLevel.name_to_value[suite_params["consistency"]]
+    cql_cluster.driver_cluster.profile_manager.default.consistency_level = level
+
+
+def value_of(key: int) -> str:
+    """The value stored under ``key``: derived from it, so any mix-up shows."""
+    return f"value-{key}-{key * 7919 % 1000003}"
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def filled(cql: AsyncSession, suite_params: Mapping[str, Any]) -> int:
+    """``reads`` rows in ``items`` (k, v = value_of(k), n = k); returns how many."""
+    rows: int = suite_params["reads"]
+    await cql.execute(
+        "CREATE TABLE IF NOT EXISTS items (k int PRIMARY KEY, v text, n int)", timeout=DDL
+    )
+    await cql.execute("CREATE TABLE IF NOT EXISTS written (k int PRIMARY KEY, v text)", timeout=DDL)
+    insert = await cql.prepare("INSERT INTO items (k, v, n) VALUES (?, ?, ?)")
+    await cql.execute_concurrent(
+        [(insert, (k, value_of(k), k)) for k in range(rows)], concurrency=64
+    )
+    return rows
