@@ -1,0 +1,33 @@
+"""A partition of ``SMALL`` ordered rows most tests stream, and the ``consistency`` param."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import pytest
+import pytest_asyncio
+from aiocql import AsyncCluster, AsyncSession
+from cassandra import ConsistencyLevel
+
+SMALL = 250
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _consistency(cql_cluster: AsyncCluster, suite_params: Mapping[str, Any]) -> None:
+    level = ConsistencyLevel.name_to_value[suite_params["consistency"]]
+    cql_cluster.driver_cluster.profile_manager.default.consistency_level = level
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def rows(cql: AsyncSession) -> int:
+    """Partitions 0..9 of ``series`` each hold clustering rows 0..SMALL-1 (v = "p:c")."""
+    await cql.execute(
+        "CREATE TABLE IF NOT EXISTS series (p int, c int, v text, PRIMARY KEY (p, c))",
+        timeout=60,
+    )
+    insert = await cql.prepare("INSERT INTO series (p, c, v) VALUES (?, ?, ?)")
+    await cql.execute_concurrent(
+        [(insert, (p, c, f"{p}:{c}")) for p in range(10) for c in range(SMALL)], concurrency=64
+    )
+    return SMALL
