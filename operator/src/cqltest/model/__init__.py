@@ -4,6 +4,15 @@ Pure data and rules (plus the thin file/catalogue reader in :mod:`.loading`); th
 generated from these models, so they are the single source of truth for both modes.
 """
 
+from cqltest.model.faults import (
+    FaultAction,
+    FaultPhase,
+    FaultSpec,
+    FaultStatus,
+    FaultTarget,
+    FaultWhen,
+    PartitionGroup,
+)
 from cqltest.model.loading import builtin_suites, load_testrun, parse_testrun, suite_directory
 from cqltest.model.result import Failure, Latency, Metrics, Outcome, SuiteResult, TestCounts
 from cqltest.model.spec import (
@@ -56,10 +65,17 @@ __all__ = [
     "Duration",
     "ExistingCluster",
     "Failure",
+    "FaultAction",
+    "FaultPhase",
+    "FaultSpec",
+    "FaultStatus",
+    "FaultTarget",
+    "FaultWhen",
     "Latency",
     "Metrics",
     "ObjectMeta",
     "Outcome",
+    "PartitionGroup",
     "PasswordSource",
     "Resources",
     "RunPhase",

@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 from pydantic import ConfigDict, Field, JsonValue
 
+from cqltest.model.faults import MAX_FAULTS, FaultSpec
 from cqltest.model.types import CamelModel, DnsLabel, Duration
 
 MAX_SUITES = 64
@@ -324,4 +325,14 @@ class TestRunSpec(CamelModel):
             "x-kubernetes-list-type": "map",
             "x-kubernetes-list-map-keys": ["name"],
         },
+    )
+    faults: list[FaultSpec] = Field(
+        default_factory=list,
+        max_length=MAX_FAULTS,
+        json_schema_extra={"x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["name"]},
+        description="Faults injected during the run (node kills, partitions, restarts).",
+    )
+    allow_faults_on_existing: bool = Field(
+        default=False,
+        description="Allow faults on an existing cluster (they really break it for everyone).",
     )

@@ -12,6 +12,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
+from cqltest.model.faults import FaultStatus
 from cqltest.model.result import Failure, Metrics, Outcome, TestCounts
 from cqltest.model.types import CamelModel
 
@@ -139,6 +140,7 @@ class TestRunStatus(CamelModel):
     cluster: ClusterStatus | None = None
     waves: list[list[str]] = Field(default_factory=list)
     suites: list[SuiteStatus] = Field(default_factory=list)
+    faults: list[FaultStatus] = Field(default_factory=list, description="Each fault's timeline.")
     summary: Summary | None = None
     message: str = ""
     reason: str | None = Field(default=None, description="CamelCase reason of a terminal phase.")

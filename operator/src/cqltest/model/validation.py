@@ -19,6 +19,7 @@ from pydantic_core import ErrorDetails
 
 from cqltest import plan
 from cqltest.errors import ManifestError, Problem
+from cqltest.model.fault_checks import fault_problems
 from cqltest.model.catalogue import Catalogue, catalogue_problems, with_catalogue_defaults
 from cqltest.model.testrun import TestRun
 from cqltest.model.types import parse_duration
@@ -283,6 +284,7 @@ def semantic_problems(data: object, known_suites: Collection[str] | None) -> lis
         return []
     problems = _cluster_problems(spec.get("cluster"))
     problems += _suite_problems(spec.get("suites"), known_suites)
+    problems += fault_problems(spec)
     if "timeout" in spec and spec["timeout"] is not None:
         problems += _positive_duration("spec.timeout", spec["timeout"])
     return problems
