@@ -1,0 +1,153 @@
+"""The recording cluster, the over-replicated keyspace that makes Unavailable real, and the
+``consistency`` param for the suite's own session."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+import pytest_asyncio
+from aiocql import AsyncCluster, AsyncSession, IdempotentRetryPolicy
+from cassandra import ConsistencyLevel
+from cassandra.policies import RetryPolicy
+
+from cqlsuites import connect
+from cqlsuites.env import SuiteEnv
+
+DDL = 60.0
+DECISIONS = {
+    RetryPolicy.RETRY: "RETRY",
+    RetryPolicy.RETHROW: "RETHROW",
+    RetryPolicy.IGNORE: "IGNORE",
+    RetryPolicy.RETRY_NEXT_HOST: "RETRY_NEXT_HOST",
+}
+
+
+@dataclass(frozen=True)
+class Decision:
+    """One call of the retry policy: what failed, for which statement, and what it decided."""
+
+    event: str
+    query: Any
+    retry_num: int
+    decision: str
+    details: tuple[tuple[str, Any], ...] = ()
+
+    @property
+    def idempotent(self) -> bool:
+        return getattr(self.query, "is_idempotent", False) is True
+
+
+class RecordingRetryPolicy(IdempotentRetryPolicy):
+    """aiocql's policy, unchanged, with each decision appended to ``decisions``."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.decisions: list[Decision] = []
+
+    def _record(self, event: str, query: Any, retry_num: int, out: Any, **details: Any) -> Any:
+        self.decisions.append(
+            Decision(event, query, retry_num, DECISIONS[out[0]], tuple(sorted(details.items())))
+        )
+        return out
+
+    def on_read_timeout(
+        self,
+        query: Any,
+        consistency: int,
+        required_responses: int,
+        received_responses: int,
+        data_retrieved: bool,
+        retry_num: int,
+    ) -> Any:
+        out = super().on_read_timeout(
+            query, consistency, required_responses, received_responses, data_retrieved, retry_num
+        )
+        return self._record("read_timeout", query, retry_num, out)
+
+    def on_write_timeout(
+        self,
+        query: Any,
+        consistency: int,
+        write_type: int,
+        required_responses: int,
+        received_responses: int,
+        retry_num: int,
+    ) -> Any:
+        out = super().on_write_timeout(
+            query, consistency, write_type, required_responses, received_responses, retry_num
+        )
+        return self._record("write_timeout", query, retry_num, out, write_type=write_type)
+
+    def on_unavailable(
+        self,
+        query: Any,
+        consistency: int,
+        required_replicas: int,
+        alive_replicas: int,
+        retry_num: int,
+    ) -> Any:
+        out = super().on_unavailable(
+            query, consistency, required_replicas, alive_replicas, retry_num
+        )
+        return self._record(
+            "unavailable", query, retry_num, out, required=required_replicas, alive=alive_replicas
+        )
+
+    def on_request_error(
+        self, query: Any, consistency: int, error: BaseException, retry_num: int
+    ) -> Any:
+        out = super().on_request_error(query, consistency, error, retry_num)
+        return self._record("request_error", query, retry_num, out)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _consistency(cql_cluster: AsyncCluster, suite_params: Mapping[str, Any]) -> None:
+    level = ConsistencyLevel.name_to_value[suite_params["consistency"]]
+    cql_cluster.driver_cluster.profile_manager.default.consistency_level = level
+
+
+@pytest.fixture(scope="session")
+def policy() -> RecordingRetryPolicy:
+    return RecordingRetryPolicy()
+
+
+@dataclass(frozen=True)
+class OverReplicated:
+    """A keyspace declaring one more replica in the local DC than it has nodes."""
+
+    name: str
+    declared: int
+    nodes: int
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def recorded(
+    suite_env: SuiteEnv, policy: RecordingRetryPolicy, cqlsuites_reporter: Any
+) -> AsyncIterator[AsyncSession]:
+    """A session on a cluster of its own whose retry policy records every decision."""
+    options = connect.cluster_options(suite_env)
+    async with AsyncCluster(
+        list(suite_env.require_contact_points()), retry_policy=policy, **options
+    ) as cluster:
+        session = await connect.connect(cluster, cqlsuites_reporter.stats)
+        yield session
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def over(
+    cql: AsyncSession, cql_cluster: AsyncCluster, keyspace: str, suite_env: SuiteEnv
+) -> AsyncIterator[OverReplicated]:
+    """Its table ``kv`` (k int, v text) and ``hits`` (counter); dropped at the end."""
+    hosts = cql_cluster.metadata.all_hosts()
+    local_dc = suite_env.local_dc or hosts[0].datacenter
+    nodes = sum(1 for h in hosts if h.datacenter == local_dc)
+    name = f"{keyspace}_over"[:48]
+    await cql.execute(f"DROP KEYSPACE IF EXISTS {name}", timeout=DDL)
+    await cql.execute(connect.keyspace_cql(name, {local_dc: nodes + 1}), timeout=DDL)
+    await cql.execute(f"CREATE TABLE {name}.kv (k int PRIMARY KEY, v text)", timeout=DDL)
+    await cql.execute(f"CREATE TABLE {name}.hits (k int PRIMARY KEY, n counter)", timeout=DDL)
+    yield OverReplicated(name, nodes + 1, nodes)
+    await cql.execute(f"DROP KEYSPACE IF EXISTS {name}", timeout=DDL)

@@ -1,0 +1,126 @@
+"""The decisions of the retry policy for the failures a healthy cluster does not produce on
+demand (timeouts, lost connections), put to it with real statements of every kind."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from aiocql import AsyncCluster, AsyncSession, IdempotentRetryPolicy
+from cassandra import ConsistencyLevel, OperationTimedOut
+from cassandra.policies import WriteType
+from cassandra.query import BatchStatement, BatchType
+
+from .conftest import RecordingRetryPolicy
+
+ONE = ConsistencyLevel.ONE
+# (statement kind, marked idempotent, write type the server reports, expected decision)
+WRITE_TIMEOUTS = [
+    ("insert", False, WriteType.SIMPLE, "RETHROW"),
+    ("insert", True, WriteType.SIMPLE, "RETRY"),
+    ("counter", False, WriteType.COUNTER, "RETHROW"),
+    ("counter", True, WriteType.COUNTER, "RETHROW"),
+    ("cas", True, WriteType.CAS, "RETHROW"),
+    ("logged_batch", True, WriteType.BATCH_LOG, "RETHROW"),
+    ("logged_batch", True, WriteType.BATCH, "RETRY"),
+    ("logged_batch", False, WriteType.BATCH, "RETHROW"),
+    ("unlogged_batch", True, WriteType.UNLOGGED_BATCH, "RETRY"),
+    ("unlogged_batch", False, WriteType.UNLOGGED_BATCH, "RETHROW"),
+    ("insert", True, WriteType.VIEW, "RETHROW"),
+    ("insert", True, WriteType.CDC, "RETHROW"),
+]
+
+
+async def _statement(cql: AsyncSession, kind: str, idempotent: bool) -> Any:
+    await cql.execute("CREATE TABLE IF NOT EXISTS kv (k int PRIMARY KEY, v text)", timeout=60)
+    await cql.execute("CREATE TABLE IF NOT EXISTS hits (k int PRIMARY KEY, n counter)", timeout=60)
+    insert = await cql.prepare("INSERT INTO kv (k, v) VALUES (?, ?)")
+    statement: Any
+    if kind == "insert":
+        statement = insert.bind((1, "a"))
+    elif kind == "counter":
+        statement = (await cql.prepare("UPDATE hits SET n = n + ? WHERE k = ?")).bind((1, 1))
+    elif kind == "cas":
+        statement = (await cql.prepare("INSERT INTO kv (k, v) VALUES (?, ?) IF NOT EXISTS")).bind(
+            (1, "a")
+        )
+    else:
+        batch_type = BatchType.LOGGED if kind == "logged_batch" else BatchType.UNLOGGED
+        statement = BatchStatement(batch_type=batch_type)
+        statement.add(insert, (1, "a"))
+        statement.add(insert, (2, "b"))
+    statement.is_idempotent = idempotent
+    return statement
+
+
+def test_suite_clusters_run_aiocql_retry_policy(
+    cql_cluster: AsyncCluster, policy: RecordingRetryPolicy
+) -> None:
+    default = cql_cluster.driver_cluster.profile_manager.default.retry_policy
+    assert isinstance(default, IdempotentRetryPolicy), f"the suite cluster retries with {default!r}"
+    assert isinstance(policy, IdempotentRetryPolicy)
+    assert policy.max_retries == default.max_retries == 1
+
+
+@pytest.mark.parametrize(
+    ("kind", "idempotent", "write_type", "expected"),
+    WRITE_TIMEOUTS,
+    ids=[
+        f"{k}-{'idem' if i else 'nonidem'}-{WriteType.value_to_name[w]}"
+        for k, i, w, _ in WRITE_TIMEOUTS
+    ],
+)
+async def test_write_timeout_decision(
+    cql: AsyncSession,
+    policy: RecordingRetryPolicy,
+    kind: str,
+    idempotent: bool,
+    write_type: int,
+    expected: str,
+) -> None:
+    statement = await _statement(cql, kind, idempotent)
+    policy.on_write_timeout(statement, ONE, write_type, 1, 0, retry_num=0)
+    decision = policy.decisions[-1]
+    assert decision.decision == expected, (
+        f"a write timeout ({WriteType.value_to_name[write_type]}) of a "
+        f"{'' if idempotent else 'non-'}idempotent {kind} was answered {decision.decision}"
+    )
+    policy.on_write_timeout(statement, ONE, write_type, 1, 0, retry_num=1)
+    assert policy.decisions[-1].decision == "RETHROW", "retried beyond max_retries"
+
+
+@pytest.mark.parametrize(
+    ("kind", "idempotent", "expected"),
+    [
+        ("insert", False, "RETHROW"),
+        ("insert", True, "RETRY_NEXT_HOST"),
+        ("counter", False, "RETHROW"),
+        ("unlogged_batch", False, "RETHROW"),
+        ("unlogged_batch", True, "RETRY_NEXT_HOST"),
+    ],
+)
+async def test_request_error_decision(
+    cql: AsyncSession, policy: RecordingRetryPolicy, kind: str, idempotent: bool, expected: str
+) -> None:
+    statement = await _statement(cql, kind, idempotent)
+    policy.on_request_error(statement, ONE, OperationTimedOut("connection lost"), retry_num=0)
+    assert policy.decisions[-1].decision == expected, (
+        f"a lost request of a {'' if idempotent else 'non-'}idempotent {kind} was answered "
+        f"{policy.decisions[-1].decision}"
+    )
+
+
+@pytest.mark.parametrize(
+    ("received", "data", "expected"),
+    [
+        (1, False, "RETRY"),  # enough replicas answered, the data did not arrive: ask again
+        (0, False, "RETHROW"),  # not enough replicas: asking again will not help
+        (1, True, "RETHROW"),  # the data arrived, the digest did not match in time
+    ],
+)
+async def test_read_timeout_decision(
+    cql: AsyncSession, policy: RecordingRetryPolicy, received: int, data: bool, expected: str
+) -> None:
+    select = (await cql.prepare("SELECT v FROM kv WHERE k = ?")).bind((1,))
+    policy.on_read_timeout(select, ONE, 1, received, data, retry_num=0)
+    assert policy.decisions[-1].decision == expected
