@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from cqltest.local import ClusterSpec, DatacenterSpec, LocalCluster, find_java
-from cqltest.local.cluster import build_class_archive
+from cqltest.local.classarchive import build_class_archive
 from cqltest.local.jars import DEFAULT_VERSION, ensure_jars
 
 TOPOLOGIES = {

@@ -20,7 +20,8 @@ import psutil
 import pytest
 from cqltest.engine import child_name
 from cqltest.errors import InputError
-from cqltest.local.backend import LocalRun, RunOptions, free_cluster_name, local_heap
+from cqltest.local.backend import LocalRun, RunOptions
+from cqltest.local.handles import free_cluster_name, local_heap
 from cqltest.local.launcher import suite_command, suite_environment
 from cqltest.model import SuiteSpec, TestRunStatus, parse_testrun
 from cqltest.render.environment import Connection, keyspace_name

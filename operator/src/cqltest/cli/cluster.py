@@ -19,7 +19,7 @@ from rich.table import Table
 
 from cqltest.errors import InputError
 from cqltest.local import ClusterInfo, ClusterSpec, LocalCluster, ensure_jars, parse_dcs
-from cqltest.local.cluster import build_class_archive
+from cqltest.local.classarchive import build_class_archive
 from cqltest.local.jars import DEFAULT_VERSION, find_java, resolve_version
 from cqltest.local.state import default_root
 

@@ -20,8 +20,17 @@ from pathlib import Path
 from typing import Any
 
 from cqltest.errors import InputError
-from cqltest.local.nodes import stat_fields
-from cqltest.local.topology import SUBNET_RANGE, ClusterSpec, DatacenterSpec, NodePlan
+from cqltest.local.nodes import is_bindable, stat_fields
+from cqltest.local.topology import (
+    NATIVE_PORT,
+    STORAGE_PORT,
+    SUBNET_RANGE,
+    ClusterSpec,
+    DatacenterSpec,
+    NodePlan,
+    jmx_port,
+    subnet_address,
+)
 
 STATE_FILE = "cluster.json"
 
@@ -213,3 +222,16 @@ def release_subnet(subnet: int, cluster_dir: Path) -> None:
             return
         if owner == str(cluster_dir.resolve()):
             claim.unlink(missing_ok=True)
+
+
+def subnet_free(subnet: int, node_count: int) -> bool:
+    """A subnet is usable when none of its node addresses and JMX ports is taken."""
+    for index in range(node_count):
+        address = subnet_address(subnet, index)
+        if not (
+            is_bindable(address, NATIVE_PORT)
+            and is_bindable(address, STORAGE_PORT)
+            and is_bindable("127.0.0.1", jmx_port(subnet, index))
+        ):
+            return False
+    return True

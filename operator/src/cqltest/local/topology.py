@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
 from cqltest.errors import InputError
 
@@ -223,3 +224,28 @@ def validate_heap(heap: str) -> str:
     if megabytes < 128:
         raise InputError(f"heap {heap!r} is too small: Cassandra needs at least 128M")
     return heap
+
+
+@dataclass(frozen=True)
+class ClusterInfo:
+    """How to reach a running cluster; ``to_dict`` is the ``cluster up --output json`` object."""
+
+    name: str
+    contact_points: list[str]
+    port: int
+    datacenters: dict[str, list[str]]
+    username: str | None = None
+    password: str | None = None
+    ca_path: str | None = None
+    version: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "contact_points": list(self.contact_points),
+            "port": self.port,
+            "datacenters": {dc: list(addrs) for dc, addrs in self.datacenters.items()},
+            "username": self.username,
+            "password": self.password,
+            "ca_path": self.ca_path,
+        }
