@@ -1,6 +1,7 @@
 """Named localkubes: ``up``, ``down``, ``status`` and ``list``, across CLI invocations.
 
-``cqltest localkube up`` starts the components and exits, so everything about a localkube
+``cqltest localkube up`` starts the components (the control plane, then what
+:mod:`cqltest.localkube.starting` adds) and exits, so everything about a localkube
 lives in its directory, ``$CQLTEST_HOME/localkube/<name>``: certificates, the admin kubeconfig,
 each component's log, and ``localkube.json`` (ports, server, node, and every component's pid and
 start time). Components run in sessions of their own and outlive the CLI; ``down`` finds them
@@ -15,6 +16,9 @@ as owned local clusters do: a later ``up`` or ``list`` reaps it once the owner i
 process running ``up`` owns every localkube while it starts, so one killed mid-start is reaped
 too. Owned localkubes are also registered in a per-user directory under the system temp dir,
 so those made under another root (a pytest tmp dir) are found.
+
+``up`` runs as root or as a normal user; for the latter it first checks that the kernel lets
+the node agent isolate pods (:mod:`cqltest.localkube.isolation`) and starts nothing otherwise.
 """
 
 from __future__ import annotations
@@ -27,11 +31,8 @@ import json
 import os
 import re
 import shutil
-import sys
 import tempfile
-import time
-import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -40,22 +41,30 @@ from cqltest.errors import InputError
 from cqltest.local import LocalCluster
 from cqltest.local.backend import cqltest_home
 from cqltest.local.state import Owner, write_json
-from cqltest.localkube import processes
+from cqltest.localkube import isolation, processes
 from cqltest.localkube.binaries import find_binaries
 from cqltest.localkube.controlplane import CONTROLLERS, CORE, START_TIMEOUT, ControlPlane
-from cqltest.localkube.errors import NotReadyError
 from cqltest.localkube.pki import Pki
-from cqltest.localkube.processes import Process, free_port
+from cqltest.localkube.processes import Process
+from cqltest.localkube.starting import (
+    AGENT,
+    K8SSANDRA,
+    OPERATOR,
+    STAND_INS,
+    node_schedulable,
+    start_components,
+)
+
+# The component names and the Node check are part of this module's API, as they always were.
+__all__ = [
+    "AGENT", "DEFAULT_NAME", "K8SSANDRA", "OPERATOR", "READY_TIMEOUT", "STAND_INS", "Localkube",
+    "default_root", "down", "list_instances", "load", "node_schedulable", "reap_orphans",
+    "status", "up", "validate_name",
+]  # fmt: skip
 
 DEFAULT_NAME = "localkube"
 STATE_FILE = "localkube.json"
 READY_TIMEOUT = 60.0
-AGENT = "node-agent"
-K8SSANDRA = "k8ssandra-stand-in"
-#: Processes that clean up after themselves on SIGTERM and need the apiserver to do it.
-STAND_INS = (AGENT, K8SSANDRA)
-OPERATOR = "cqltest-operator"
-"""The TestRun operator, when ``up(operator=True)`` runs it as one more component."""
 NAME_RULE = (
     "a DNS label: at most 63 lowercase letters, digits and '-', starting and ending with a "
     "letter or digit"
@@ -163,108 +172,6 @@ class Localkube(ControlPlane):
 
     stop = down
 
-    def _start_stand_ins(self) -> None:
-        self.ports["kubelet"] = free_port()
-        common = ["--kubeconfig", str(self.kubeconfig), "--node", self.node,
-                  "--state-dir", str(self.root)]  # fmt: skip
-        commands = {
-            AGENT: ["cqltest.localkube.agent", *common, "--kubelet-port",
-                    str(self.ports["kubelet"])],
-            K8SSANDRA: ["cqltest.localkube.k8ssandra", *common],
-        }  # fmt: skip
-        for name, args in commands.items():
-            argv = [sys.executable, "-m", *args]
-            self.processes.append(processes.spawn(name, argv, self.root / f"{name}.log"))
-            self.save()
-
-    def _start_operator(self, timeout: float) -> None:
-        """Serve TestRuns: apply their CRD and run ``cqltest operator`` against this localkube."""
-        from cqltest.render.crd import render_crd
-
-        collection = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions"
-        status, answer = self.request("POST", collection, render_crd())
-        if status not in (201, 409):
-            raise NotReadyError(f"creating the TestRun CRD answered {status}: {answer}")
-        self.ports["operator-liveness"] = free_port()
-        self.ports["operator-metrics"] = free_port()
-        argv = [
-            sys.executable, "-m", "cqltest", "operator", "--kubeconfig", str(self.kubeconfig),
-            "--liveness-port", str(self.ports["operator-liveness"]),
-            "--metrics-port", str(self.ports["operator-metrics"]),
-        ]  # fmt: skip
-        self.processes.append(processes.spawn(OPERATOR, argv, self.root / f"{OPERATOR}.log"))
-        self.save()
-        port = self.ports["operator-liveness"]
-        self._wait("the TestRun operator's /healthz", lambda: _healthy(port), timeout)
-
-    def _check_alive(self) -> None:
-        for process in self.processes:
-            if not process.alive():
-                raise process.exited()
-
-    def _wait(self, what: str, ready: Callable[[], bool], timeout: float) -> None:
-        """Poll ``ready()`` until true, failing fast (with its log) if a component exits."""
-        deadline = time.monotonic() + timeout
-        while True:
-            self._check_alive()
-            if ready():
-                return
-            if time.monotonic() > deadline:
-                agent = [p for p in self.processes if p.name == AGENT]
-                hint = f"; node agent log:\n{agent[0].tail()}" if agent else ""
-                raise NotReadyError(f"localkube {self.name!r}: still waiting for {what} after "
-                                    f"{timeout:.0f}s{hint}")  # fmt: skip
-            time.sleep(processes.POLL)
-
-    def _apply_crds(self, timeout: float) -> None:
-        """Create every CRD localkube serves and wait until the apiserver serves it."""
-        collection = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions"
-        for manifest in served_crds():
-            crd_name = manifest["metadata"]["name"]
-            status, answer = self.request("POST", collection, manifest)
-            if status != 201:
-                raise NotReadyError(f"creating CRD {crd_name} answered {status}: {answer}")
-
-            def established(path: str = f"{collection}/{crd_name}") -> bool:
-                _, crd = self.request("GET", path)
-                conditions = (crd or {}).get("status", {}).get("conditions") or []
-                return any(
-                    c.get("type") == "Established" and c.get("status") == "True" for c in conditions
-                )
-
-            self._wait(f"CRD {crd_name} Established", established, timeout)
-
-    def _service_account_ready(self) -> bool:
-        status, _ = self.request("GET", "/api/v1/namespaces/default/serviceaccounts/default")
-        return status == 200
-
-    def _node_schedulable(self) -> bool:
-        status, node = self.request("GET", f"/api/v1/nodes/{self.node}")
-        return status == 200 and node_schedulable(node)
-
-
-def _healthy(port: int) -> bool:
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as answer:
-            return bool(answer.status == 200)
-    except OSError:
-        return False
-
-
-def node_schedulable(node: dict[str, Any]) -> bool:
-    """What the scheduler needs of the only Node: no taints, not cordoned, room for pods."""
-    spec = node.get("spec") or {}
-    pods = (node.get("status") or {}).get("allocatable", {}).get("pods", "0")
-    return not spec.get("taints") and not spec.get("unschedulable") and int(pods) > 0
-
-
-def served_crds() -> list[dict[str, Any]]:
-    """Every CRD localkube serves: the K8ssandra stand-in's K8ssandraCluster."""
-    # Imported here: the stand-in's package is only needed when a localkube starts.
-    from cqltest.localkube.k8ssandra import crd
-
-    return [crd.manifest()]
-
 
 # ---------------------------------------------------------------------------- module API
 
@@ -287,6 +194,7 @@ def up(
     not come up; nothing is left running then.
     """
     validate_name(name)
+    isolation.namespace_command()  # SetupError before anything starts if pods cannot be isolated
     reap_orphans(root)
     base = root or default_root()
     directory = base / name
@@ -320,13 +228,7 @@ def up(
             for attribute in fields(ControlPlane):
                 setattr(instance, attribute.name, getattr(plane, attribute.name))
             instance.save()
-            instance._apply_crds(timeout)
-            instance._start_stand_ins()
-            instance._wait("the default ServiceAccount", instance._service_account_ready,
-                           timeout)  # fmt: skip
-            instance._wait(f"a schedulable Node {name!r}", instance._node_schedulable, timeout)
-            if operator:
-                instance._start_operator(timeout)
+            start_components(instance, timeout=timeout, operator=operator)
         except BaseException:
             instance.down()
             raise
