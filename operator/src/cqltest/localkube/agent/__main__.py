@@ -12,10 +12,11 @@ import sys
 from pathlib import Path
 from types import FrameType
 
+from cqltest.errors import CqltestError
 from cqltest.localkube.agent.agent import Agent
 from cqltest.localkube.agent.api import Api
-from cqltest.localkube.agent.containers import namespace_command
 from cqltest.localkube.errors import LocalkubeError
+from cqltest.localkube.isolation import namespace_command
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -33,7 +34,7 @@ def main(argv: list[str] | None = None) -> int:
         namespace_command()  # fail now, not at the first pod, when pods cannot be isolated
         api = Api(args.kubeconfig)
         agent = Agent(api, args.node, args.state_dir.resolve(), args.kubelet_port)
-    except (LocalkubeError, OSError) as exc:
+    except (CqltestError, OSError) as exc:
         print(f"node agent: {exc}", file=sys.stderr)
         return 1
 

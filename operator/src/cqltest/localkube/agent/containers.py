@@ -8,19 +8,18 @@ stdout and stderr appended to ``<container>.log``; a restart first moves that lo
 ``<container>.previous.log`` (``kubectl logs --previous``). When the main process exits, the
 rest of its group is killed, as the runtime kills a container's cgroup.
 
-Not root: ``unshare --user --map-root-user`` gives the mount namespace inside a user namespace
-where the kernel allows it; :func:`namespace_command` checks once and says what is needed
+Not root: the sandbox enters a user namespace mapping the user to itself, where the kernel
+allows it, and makes the mount namespace there, so the command runs as the user;
+:func:`cqltest.localkube.isolation.namespace_command` checks once and says what is needed
 otherwise.
 """
 
 from __future__ import annotations
 
 import contextlib
-import functools
 import importlib.util
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -28,31 +27,8 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from cqltest.localkube.agent import sandbox
 from cqltest.localkube.agent.volumes import Mount
-from cqltest.localkube.errors import LocalkubeError
-
-SANDBOX = Path(sandbox.__file__)
-
-
-@functools.cache
-def namespace_command() -> tuple[str, ...]:
-    """The ``unshare`` prefix that gives a process a private mount namespace here."""
-    unshare = shutil.which("unshare")
-    if unshare is None:
-        raise LocalkubeError("the node agent needs `unshare` (util-linux) on PATH")
-    base = (unshare, "--mount", "--propagation", "private")
-    if os.geteuid() == 0:
-        return base
-    user = (unshare, "--user", "--map-root-user", "--mount", "--propagation", "private")
-    probe = subprocess.run([*user, "true"], capture_output=True, text=True, check=False)
-    if probe.returncode != 0:
-        raise LocalkubeError(
-            "the node agent gives each pod its own mount namespace: run it as root, or allow "
-            "unprivileged user namespaces (sysctl kernel.unprivileged_userns_clone=1 / "
-            f"user.max_user_namespaces > 0); `unshare --user` said: {probe.stderr.strip()}"
-        )
-    return user
+from cqltest.localkube.isolation import SANDBOX, namespace_command
 
 
 @dataclass(frozen=True)
@@ -117,6 +93,7 @@ def start(launch: Launch, termination_path: str, restart: bool) -> subprocess.Po
         "argv": list(launch.argv),
         "env": launch.env,
         "start_error": str(launch.start_error_file),
+        "user_namespace": os.geteuid() != 0,
     }
     plan_file = launch.pod_dir / f"{launch.name}.plan.json"
     plan_file.write_text(json.dumps(plan))

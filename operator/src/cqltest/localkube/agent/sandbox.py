@@ -1,14 +1,18 @@
 """Runs inside a container's fresh mount namespace: bind the pod's files, then exec the command.
 
-The agent starts every container as
+As root the agent starts every container as
 ``unshare --mount --propagation private <python> -I -S sandbox.py <plan.json>``: ``unshare``
-gives the process its own mount namespace (as root; otherwise inside a user namespace that maps
-the agent's user to root), so the mounts below are invisible to the host and to other pods and
-disappear with the process. This file then, with the standard library only (``-S`` skips site
-packages: it starts in ~15 ms), performs the plan's bind mounts in order of depth — volumes at
-their ``mountPath``, the per-pod ``/etc/hosts``, the per-container termination-message file —
-remounting read-only ones, changes to the pod's working directory and ``exec``s the command, so
-the process keeps this pid (and process group) and the agent sees its real exit status.
+gives the process its own mount namespace, so the mounts below are invisible to the host and to
+other pods and disappear with the process. As a normal user there is no prefix: this file first
+enters a user namespace mapping the user to itself, with a mount namespace it owns
+(:func:`enter_user_namespace`); the capabilities that grants last until the ``exec``, so the
+command runs as the user, with no privilege, as it would outside (``sandbox.py --probe`` only
+checks that the kernel allows it, for ``cqltest localkube up``). Then, with the standard
+library only (``-S`` skips site packages: it starts in ~15 ms), it performs the plan's bind
+mounts in order of depth — volumes at their ``mountPath``, the per-pod ``/etc/hosts``, the
+per-container termination-message file — remounting read-only ones, changes to the pod's
+working directory and ``exec``s the command, so the process keeps this pid (and process group)
+and the agent sees its real exit status.
 
 Mount points that do not exist on the host (``/etc/cqltest/secret``, ``/dev/termination-log``)
 are made without touching the host: the deepest existing ancestor (``/etc``) is *mirrored* into
@@ -39,7 +43,10 @@ MS_NOATIME = 1024
 MS_NODIRATIME = 2048
 MS_BIND = 4096
 MS_REC = 16384
+MS_PRIVATE = 1 << 18
 MS_RELATIME = 1 << 21
+CLONE_NEWNS = 0x00020000
+CLONE_NEWUSER = 0x10000000
 #: statvfs f_flag bits that must be kept on a read-only remount (the kernel refuses to clear
 #: flags locked by a user namespace).
 _KEPT_FLAGS = {
@@ -71,6 +78,34 @@ def _bind(source: str, target: str, read_only: bool = False) -> None:
             if os.statvfs(target).f_flag & bit:
                 kept |= flag
         _mount(None, target, MS_REMOUNT | MS_BIND | MS_RDONLY | kept)
+
+
+def enter_user_namespace() -> None:
+    """Not root: a user namespace mapping this user (and group) to itself, and a mount
+    namespace it owns, with mount events kept from the host (``--propagation private``).
+
+    Until it execs, this process holds every capability inside that namespace, which is what
+    the mounts need; the kernel drops them at the ``exec`` (the uid is not the namespace's
+    root), so the command runs as the user, as it would outside."""
+    uid, gid = os.getuid(), os.getgid()
+    if _libc.unshare(CLONE_NEWUSER | CLONE_NEWNS) != 0:
+        errno = ctypes.get_errno()
+        raise OSError(errno, f"unshare(CLONE_NEWUSER|CLONE_NEWNS): {os.strerror(errno)}")
+    # setgroups must be denied before an unprivileged process may write its gid_map.
+    for name, line in (("setgroups", "deny"), ("uid_map", f"{uid} {uid} 1"),
+                       ("gid_map", f"{gid} {gid} 1")):  # fmt: skip
+        with open(f"/proc/self/{name}", "w") as handle:
+            handle.write(line)
+    _mount(None, "/", MS_REC | MS_PRIVATE)
+
+
+def probe() -> None:
+    """What ``localkube up`` runs first as a normal user: the namespaces and one read-only
+    bind mount, as a pod's container needs them (an AppArmor policy may allow the first and
+    refuse the second)."""
+    enter_user_namespace()
+    here = os.path.dirname(os.path.abspath(__file__))
+    _bind(here, here, read_only=True)
 
 
 class _Mirrors:
@@ -176,6 +211,8 @@ def main(plan_path: str) -> None:
     # Opened before any mount can hide the pod directory (see _held); written only on failure.
     error_file = os.open(plan["start_error"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
     try:
+        if plan.get("user_namespace"):
+            enter_user_namespace()
         apply(plan)
         os.chdir(plan["cwd"])
         os.execvpe(plan["argv"][0], plan["argv"], plan["env"])
@@ -193,4 +230,11 @@ def main(plan_path: str) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1])
+    if sys.argv[1] == "--probe":
+        try:
+            probe()
+        except OSError as exc:
+            print(exc.strerror or exc, file=sys.stderr)
+            sys.exit(1)
+    else:
+        main(sys.argv[1])
