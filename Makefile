@@ -8,7 +8,7 @@ CACHE := $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/cqltest
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 PYTEST_ARGS ?=
 
-.PHONY: demo test lint venv jars control-plane nftables unit cassandra kube bench bench-localkube clean
+.PHONY: demo test lint venv jars control-plane nftables unit cassandra kube bench bench-localkube bench-peers clean
 
 $(STAMP): pyproject.toml
 	@command -v $(PY) >/dev/null || { echo "error: $(PY) not found; install Python 3.11" >&2; exit 1; }
@@ -52,6 +52,10 @@ bench: venv jars
 
 bench-localkube: venv jars control-plane
 	$(BIN)/python benchmarks/localkube.py
+
+# the peer clients go into their own cached venv (benchmarks/peers.py), never into .venv
+bench-peers: venv jars
+	$(BIN)/python benchmarks/peers.py
 
 clean:
 	rm -rf $(VENV)
