@@ -271,6 +271,7 @@ def test_up_where_the_kernel_refuses_user_namespaces_says_which_setting(user: No
     assert "user.max_user_namespaces is 0" in message
     assert "sysctl -w user.max_user_namespaces=15000" in message
     assert "or run `cqltest localkube up` as root" in message
+    assert message == _readme_refusal()  # the README shows this very message
     assert not (user.localkubes / "refused").exists()  # nothing was started
     assert _no_user_processes() == []
 
@@ -303,6 +304,15 @@ def test_settings_are_read_from_proc_sys(tmp_path: Path) -> None:
         "user.max_user_namespaces": "0",
         "kernel.apparmor_restrict_unprivileged_userns": None,
     }
+
+
+def _readme_refusal() -> str:
+    """The refusal README.md's "As a normal user" shows, whitespace folded."""
+    readme = Path(__file__).resolve().parents[2] / "README.md"
+    blocks = readme.read_text(encoding="utf-8").split("```text\n")
+    shown = [b for b in blocks if b.startswith("error: localkube as a normal user")]
+    assert len(shown) == 1, "README.md shows the refusal once, in a ```text block"
+    return " ".join(shown[0].split("```")[0].split())
 
 
 def _wait_for_file(directory: Path, pattern: str, timeout: float = 60.0) -> Path:
