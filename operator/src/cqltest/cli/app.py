@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from cqltest import __version__
-from cqltest.cli import cluster, localkube, operator, run, submit, suites, testrun
+from cqltest.cli import cluster, localkube, operator, pool, run, submit, suites, testrun
 from cqltest.cli.errors import CqltestGroup
 
 
@@ -16,6 +16,7 @@ def main() -> None:
 
 
 main.add_command(cluster.cluster)
+main.add_command(pool.pool)
 main.add_command(localkube.localkube)
 main.add_command(operator.operator)
 main.add_command(testrun.validate)

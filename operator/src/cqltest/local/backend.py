@@ -34,6 +34,7 @@ from cqltest.engine import (
 )
 from cqltest.local.handles import AttachedCluster, ClusterHandle, ProvisionedCluster, local_heap
 from cqltest.local.launcher import SuiteProcess, suite_command, suite_environment
+from cqltest.local.pooled import PooledCluster
 from cqltest.model import SuiteResult, TestRun, TestRunSpec, TestRunStatus
 from cqltest.render.environment import Connection
 
@@ -91,7 +92,9 @@ class LocalRun:
         self.handle: ClusterHandle = handle or (
             AttachedCluster(self.spec.cluster, existing, manifest.resolve().parent)
             if existing is not None
-            else ProvisionedCluster(self.spec.cluster, run.name, self.options.cluster_root)
+            else (PooledCluster if self.spec.cluster.reuse else ProvisionedCluster)(
+                self.spec.cluster, run.name, self.options.cluster_root
+            )
         )
         if existing is None:
             local_heap(self.spec.cluster.resources.heap if self.spec.cluster.resources else None)

@@ -14,6 +14,7 @@ from typing import Any, Literal
 from pydantic import ConfigDict, Field, JsonValue
 
 from cqltest.model.faults import MAX_FAULTS, FaultSpec
+from cqltest.model.pool import DEFAULT_POOL, PoolPolicy
 from cqltest.model.types import CamelModel, DnsLabel, Duration
 
 MAX_SUITES = 64
@@ -190,6 +191,16 @@ class ClusterSpec(CamelModel):
             "not to existing",
             ".existing",
         ),
+        (
+            "!has(self.existing) || !has(self.reuse) || !self.reuse",
+            "reuse only applies to a provisioned cluster; an existing cluster is never pooled",
+            ".reuse",
+        ),
+        (
+            "(has(self.reuse) && self.reuse) || !(has(self.pool) || has(self.poolPolicy))",
+            "pool and poolPolicy only apply with reuse: true",
+            ".pool",
+        ),
     )
 
     server_version: str | None = Field(
@@ -215,6 +226,21 @@ class ClusterSpec(CamelModel):
         description="When to delete the provisioned cluster at the end: Always, OnSuccess "
         "(keep it for debugging when the run fails) or Never. Ignored for existing clusters.",
     )
+    reuse: bool = Field(
+        default=False,
+        description="Claim a warm cluster of the same shape from a pool (or provision one into "
+        "it) and return it to the pool, reset, at the end instead of tearing it down. Local "
+        "mode only so far: the operator still provisions a cluster per run.",
+    )
+    pool: DnsLabel | None = Field(
+        default=None, description="The pool to claim from with reuse; defaults to 'default'."
+    )
+    pool_policy: PoolPolicy | None = None
+
+    @property
+    def pool_name(self) -> str:
+        """The pool a reused cluster comes from."""
+        return self.pool or DEFAULT_POOL
 
 
 class Thresholds(CamelModel):

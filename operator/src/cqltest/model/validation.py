@@ -19,8 +19,9 @@ from pydantic_core import ErrorDetails
 
 from cqltest import plan
 from cqltest.errors import ManifestError, Problem
-from cqltest.model.fault_checks import fault_problems
 from cqltest.model.catalogue import Catalogue, catalogue_problems, with_catalogue_defaults
+from cqltest.model.fault_checks import fault_problems
+from cqltest.model.pool import pool_problems
 from cqltest.model.testrun import TestRun
 from cqltest.model.types import parse_duration
 
@@ -193,7 +194,7 @@ def _cluster_problems(cluster: object) -> list[Problem]:
                 )
     if "readyTimeout" in cluster:
         problems += _positive_duration("spec.cluster.readyTimeout", cluster["readyTimeout"])
-    return problems
+    return problems + pool_problems(cluster)
 
 
 def _existing_problems(existing: object) -> list[Problem]:
