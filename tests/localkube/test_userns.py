@@ -21,6 +21,7 @@ and starts nothing.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import shutil
@@ -160,7 +161,7 @@ def _run(argv: list[str], stdin: str | None, timeout: float) -> subprocess.Compl
 def _runnable_python(home: Path) -> Path:
     """A Python of this version that the user can run (this venv's resolves into /root)."""
     version = f"python{sys.version_info.major}.{sys.version_info.minor}"
-    candidates = [Path(sys._base_executable).resolve()]
+    candidates = [Path(sys.executable).resolve()]
     candidates += [Path(d) / version for d in ("/usr/local/bin", "/usr/bin")]
     for candidate in candidates:
         probe = ["setpriv", f"--reuid={UID}", f"--regid={GID}", "--clear-groups",
@@ -214,13 +215,19 @@ def user() -> Iterator[NormalUser]:
             os.chown(directory, UID, GID)
         # Links, not copies (400 MB), and never chown them: they are root's cached files.
         for name, binary in binaries.find_binaries().items():
-            os.link(binary.resolve(), cache / name)
+            try:
+                os.link(binary.resolve(), cache / name)
+            except OSError as exc:
+                if exc.errno != errno.EXDEV:  # another filesystem: copy after all
+                    raise
+                shutil.copy(binary, cache / name)
         yield user
     finally:
         for local in instance.list_instances(home / ".local" / "share" / "cqltest" / "localkube"):
             local.down()  # as root: whatever a failed test left running
         shutil.rmtree(home, ignore_errors=True)
-        shutil.rmtree(Path(tempfile.gettempdir()) / f"cqltest-{UID}", ignore_errors=True)
+        # The user's registry of localkubes and subnet claims (its TMPDIR is unset: /tmp).
+        shutil.rmtree(Path("/tmp") / f"cqltest-{UID}", ignore_errors=True)
 
 
 def test_a_normal_user_runs_a_job_on_localkube_and_down_leaves_nothing(user: NormalUser) -> None:

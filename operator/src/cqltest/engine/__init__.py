@@ -12,6 +12,8 @@ from cqltest.engine.actions import (
     Backend,
     CancelSuite,
     Finish,
+    HealFault,
+    InjectFault,
     ProvisionCluster,
     StartSuite,
     TeardownCluster,
@@ -20,7 +22,13 @@ from cqltest.engine.actions import (
 from cqltest.engine.decide import attempt_deadline, decide, teardown_due
 from cqltest.engine.evaluate import Evaluation, SuiteView, evaluate
 from cqltest.engine.names import child_name
-from cqltest.engine.observed import AttemptObserved, AttemptState, ClusterObserved, Observed
+from cqltest.engine.observed import (
+    AttemptObserved,
+    AttemptState,
+    ClusterObserved,
+    FaultObserved,
+    Observed,
+)
 from cqltest.engine.status import aggregate_status, invalid_status
 from cqltest.engine.step import Step, World, step
 from cqltest.engine.world import observed_from_world
@@ -33,7 +41,10 @@ __all__ = [
     "CancelSuite",
     "ClusterObserved",
     "Evaluation",
+    "FaultObserved",
     "Finish",
+    "HealFault",
+    "InjectFault",
     "Observed",
     "ProvisionCluster",
     "StartSuite",

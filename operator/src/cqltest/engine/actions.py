@@ -44,6 +44,20 @@ class CancelSuite:
 
 
 @dataclass(frozen=True)
+class InjectFault:
+    """Inject fault ``name`` of ``spec.faults`` (once: later decisions see it injected)."""
+
+    name: str
+
+
+@dataclass(frozen=True)
+class HealFault:
+    """Undo fault ``name`` (restart, thaw, remove the partition) and watch its nodes recover."""
+
+    name: str
+
+
+@dataclass(frozen=True)
 class TeardownCluster:
     """Delete the provisioned cluster (never emitted for an existing cluster)."""
 
@@ -58,7 +72,9 @@ class Finish:
     message: str = ""
 
 
-Action = ProvisionCluster | StartSuite | CancelSuite | TeardownCluster | Finish
+Action = (
+    ProvisionCluster | StartSuite | CancelSuite | InjectFault | HealFault | TeardownCluster | Finish
+)
 
 
 class Backend(Protocol):
@@ -69,6 +85,10 @@ class Backend(Protocol):
     def start_suite(self, action: StartSuite) -> None: ...
 
     def cancel_suite(self, action: CancelSuite) -> None: ...
+
+    def inject_fault(self, action: InjectFault) -> None: ...
+
+    def heal_fault(self, action: HealFault) -> None: ...
 
     def teardown_cluster(self) -> None: ...
 
@@ -82,6 +102,10 @@ def apply_actions(actions: Iterable[Action], backend: Backend) -> Finish | None:
             backend.start_suite(action)
         elif isinstance(action, CancelSuite):
             backend.cancel_suite(action)
+        elif isinstance(action, InjectFault):
+            backend.inject_fault(action)
+        elif isinstance(action, HealFault):
+            backend.heal_fault(action)
         elif isinstance(action, TeardownCluster):
             backend.teardown_cluster()
         elif isinstance(action, Finish):

@@ -34,11 +34,13 @@ def decide(spec: TestRunSpec, observed: Observed, now: datetime) -> list[Action]
         actions: list[Action] = []
         if teardown_due(spec, observed, evaluation):
             actions.append(TeardownCluster())
+        else:  # a kept cluster is left whole: nothing stays killed, frozen or cut off
+            actions += evaluation.heals
         actions.append(Finish(outcome.phase, outcome.reason, outcome.message))
         return actions
     if observed.cluster.state == "Absent" and evaluation.stop is None:
         return [ProvisionCluster()]
-    return [*evaluation.cancels, *evaluation.starts]
+    return [*evaluation.cancels, *evaluation.heals, *evaluation.injects, *evaluation.starts]
 
 
 def attempt_deadline(spec: TestRunSpec, suite: str, observed: Observed, now: datetime) -> timedelta:

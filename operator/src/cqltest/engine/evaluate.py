@@ -21,7 +21,15 @@ from datetime import datetime
 
 from cqltest import plan
 from cqltest.engine import thresholds as threshold_checks
-from cqltest.engine.actions import CancelOutcome, CancelSuite, FinishPhase, StartSuite
+from cqltest.engine.actions import (
+    CancelOutcome,
+    CancelSuite,
+    FinishPhase,
+    HealFault,
+    InjectFault,
+    StartSuite,
+)
+from cqltest.engine.faults import FaultView, fault_failure, fault_views, held_suites
 from cqltest.engine.observed import AttemptObserved, Observed
 from cqltest.model import SuitePhase, SuiteResult, SuiteSpec, TestRunSpec, ThresholdResult
 from cqltest.model import format_duration as fmt
@@ -97,6 +105,15 @@ class Evaluation:
     cancels: list[CancelSuite] = field(default_factory=list)
     starts: list[StartSuite] = field(default_factory=list)
     outcome: Outcome | None = None
+    faults: dict[str, FaultView] = field(default_factory=dict)
+
+    @property
+    def injects(self) -> list[InjectFault]:
+        return [InjectFault(f.name) for f in self.faults.values() if f.inject]
+
+    @property
+    def heals(self) -> list[HealFault]:
+        return [HealFault(f.name) for f in self.faults.values() if f.heal]
 
 
 def _stop(spec: TestRunSpec, observed: Observed, now: datetime) -> Stop | None:
@@ -117,6 +134,10 @@ def _stop(spec: TestRunSpec, observed: Observed, now: datetime) -> Stop | None:
                 "Cancelled",
             )
         return None
+    failed = fault_failure(spec, observed, now)
+    if failed is not None:
+        name, why = failed
+        return Stop("Failed", "FaultFailed", f"fault {name} failed: {why}", "Cancelled")
     if spec.timeout is not None:
         since = cluster.ready_at or cluster.started_at or observed.started_at
         if now - since > spec.timeout:
@@ -194,13 +215,28 @@ def evaluate(spec: TestRunSpec, observed: Observed, now: datetime) -> Evaluation
     if stop is None and cluster_ready:
         running = sum(1 for v in ordered.values() if v.running is not None)
         slots = max(0, spec.parallelism - running)
+        held = held_suites(spec, observed)
         candidates = sorted(
-            (v for v in ordered.values() if v.startable),
+            (v for v in ordered.values() if v.startable and v.name not in held),
             key=lambda v: (v.wave, list(ordered).index(v.name)),
         )
         starts = [StartSuite(v.name, v.next_attempt) for v in candidates[:slots]]
-    outcome = _outcome(list(ordered.values()), stop)
-    return Evaluation(waves, ordered, stop, cancels, starts, outcome)
+    faults = fault_views(spec, observed, now, ordered, stop) if cluster_ready else {}
+    outcome = _with_faults(_outcome(list(ordered.values()), stop), faults, stop)
+    return Evaluation(waves, ordered, stop, cancels, starts, outcome, faults)
+
+
+def _with_faults(
+    outcome: Outcome | None, faults: dict[str, FaultView], stop: Stop | None
+) -> Outcome | None:
+    """The run is over once its suites are and its faults recovered; a failed fault fails it."""
+    if outcome is None or (stop is None and any(f.active for f in faults.values())):
+        return None
+    failed = [f for f in faults.values() if f.phase == "Failed"]
+    if outcome.phase == "Succeeded" and failed:
+        listed = "; ".join(f"fault {f.name} failed: {f.reason}" for f in failed)
+        return Outcome("Failed", "FaultFailed", listed)
+    return outcome
 
 
 def _suite_view(

@@ -15,7 +15,14 @@ from typing import Literal
 from cqltest.model import AttemptState, SuiteResult
 
 ClusterState = Literal["Absent", "Provisioning", "Ready", "Failed"]
-__all__ = ["AttemptObserved", "AttemptState", "ClusterObserved", "ClusterState", "Observed"]
+__all__ = [
+    "AttemptObserved",
+    "AttemptState",
+    "ClusterObserved",
+    "ClusterState",
+    "FaultObserved",
+    "Observed",
+]
 
 
 @dataclass(frozen=True)
@@ -52,6 +59,21 @@ class AttemptObserved:
 
 
 @dataclass(frozen=True)
+class FaultObserved:
+    """One fault as the backend carried it out: what it hit and when each step happened.
+
+    ``error`` says why the backend could not inject, heal or see the nodes recover; the engine
+    fails the fault (and the run) with it.
+    """
+
+    targets: tuple[str, ...] = ()
+    injected_at: datetime | None = None
+    healed_at: datetime | None = None
+    recovered_at: datetime | None = None
+    error: str | None = None
+
+
+@dataclass(frozen=True)
 class Observed:
     """Everything the engine needs to decide the next actions of one run."""
 
@@ -62,6 +84,8 @@ class Observed:
     """The user pressed Ctrl-C, or the TestRun is being deleted."""
     torn_down: bool = False
     """The provisioned cluster has been deleted (after a TeardownCluster)."""
+    faults: Mapping[str, FaultObserved] = field(default_factory=dict)
+    """What each fault injected so far did, by fault name."""
 
     def attempts_of(self, suite: str) -> tuple[AttemptObserved, ...]:
         """The attempts of one suite, in attempt order."""

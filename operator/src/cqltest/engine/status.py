@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import NamedTuple
 
 from cqltest.engine.evaluate import Evaluation, SuiteView, evaluate
+from cqltest.engine.faults import fault_status
 from cqltest.engine.observed import Observed
 from cqltest.errors import ManifestError
 from cqltest.model import (
@@ -69,6 +70,7 @@ def aggregate_status(
         cluster=_cluster_status(spec, observed),
         waves=evaluation.waves,
         suites=suites,
+        faults=[fault_status(f) for f in evaluation.faults.values()],
         summary=_summary(suites),
         message=_message(phase, observed, evaluation),
         reason=reason,

@@ -30,6 +30,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from cqltest.engine.faults import observed_faults
 from cqltest.engine.names import (
     ANNOTATION_CANCEL_REASON,
     ANNOTATION_CANCELLED,
@@ -117,6 +118,7 @@ def observed_from_world(
         attempts={name: found for name, found in attempts.items() if found},
         interrupted=deleting,
         torn_down=torn_down,
+        faults=observed_faults(current.faults) if current else {},
     )
 
 

@@ -24,7 +24,16 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from cqltest.engine import CancelSuite, ClusterObserved, Observed, StartSuite, child_name
+from cqltest.engine import (
+    CancelSuite,
+    ClusterObserved,
+    FaultObserved,
+    HealFault,
+    InjectFault,
+    Observed,
+    StartSuite,
+    child_name,
+)
 from cqltest.engine.decide import attempt_deadline
 from cqltest.engine.k8ssandra import k8ssandra_view
 from cqltest.engine.names import (
@@ -55,6 +64,10 @@ Clock = Callable[[], datetime]
 CLUSTER_CHART = "cqltest-cluster"
 MAX_PROBES = 10
 """Failed CQL probes before the cluster counts as Failed (each probe retries for minutes)."""
+OPERATOR_FAULTS = (
+    "faults are not yet supported in operator mode; run this TestRun with cqltest run "
+    "(local mode) to inject them"
+)
 PROBE_SPACING = 5.0
 """Seconds between the start of one probe and the next, when one failed."""
 
@@ -105,6 +118,7 @@ class RunWorld:
         self.to_delete: list[str] = []
         self._cluster: ClusterObserved | None = None
         self._torn_down = False
+        self._faults: dict[str, FaultObserved] = {}
         provisioned = spec.cluster.existing is None
         self.cluster = cluster_name(self.owner.name, spec.cluster) if provisioned else None
         self.tls = secret_names(self.owner.name, spec.cluster) if provisioned else None
@@ -128,7 +142,12 @@ class RunWorld:
             deleting=self.deleting,
         )
         cluster = self._cluster or observed.cluster
-        return replace(observed, cluster=cluster, torn_down=observed.torn_down or self._torn_down)
+        return replace(
+            observed,
+            cluster=cluster,
+            torn_down=observed.torn_down or self._torn_down,
+            faults={**observed.faults, **self._faults},
+        )
 
     def advance_cluster(self, observed: Observed) -> None:
         """While provisioning: read the K8ssandraCluster, probe over CQL once it says Ready."""
@@ -361,6 +380,13 @@ class RunWorld:
         }
         objects.annotate(self.kube, "Job", self.owner.namespace, name, annotations)
         self.to_delete.append(name)
+
+    def inject_fault(self, action: InjectFault) -> None:
+        # Recorded as the fault's error, so the status (and every later reconcile) fails it.
+        self._faults[action.name] = FaultObserved(error=OPERATOR_FAULTS)
+
+    def heal_fault(self, action: HealFault) -> None:
+        """Nothing was ever injected in operator mode."""
 
     def teardown_cluster(self) -> None:
         if self.cluster is not None:

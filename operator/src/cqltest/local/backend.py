@@ -21,22 +21,29 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
+from typing import TYPE_CHECKING
 
 from cqltest.engine import (
     Action,
     AttemptObserved,
     CancelSuite,
     ClusterObserved,
+    HealFault,
+    InjectFault,
     Observed,
     StartSuite,
     child_name,
     step,
 )
+from cqltest.local.faults import LocalFaults, find_cluster
 from cqltest.local.handles import AttachedCluster, ClusterHandle, ProvisionedCluster, local_heap
 from cqltest.local.launcher import SuiteProcess, suite_command, suite_environment
 from cqltest.local.pooled import PooledCluster
 from cqltest.model import SuiteResult, TestRun, TestRunSpec, TestRunStatus
 from cqltest.render.environment import Connection
+
+if TYPE_CHECKING:
+    from cqltest.local.cluster import LocalCluster
 
 StatusCallback = Callable[[TestRunStatus], None]
 POLL_SECONDS = 0.2
@@ -105,6 +112,7 @@ class LocalRun:
         )
         self._wake = threading.Event()
         self._lock = threading.Lock()
+        self.faults = LocalFaults(self.spec, self._fault_cluster, self._wake.set)
         self._cluster = ClusterObserved()
         self._connection: Connection | None = None
         self._provisioner: threading.Thread | None = None
@@ -134,6 +142,7 @@ class LocalRun:
                     self.teardown_cluster()
                 raise
             finally:
+                self.faults.close()
                 if not self._torn_down:
                     try:
                         self.handle.release()
@@ -183,6 +192,7 @@ class LocalRun:
             attempts=attempts,
             interrupted=self._interrupted,
             torn_down=self._torn_down,
+            faults=self.faults.observe(),
         )
 
     # -- actions: the engine's Backend, called by apply_actions ----------------------------
@@ -275,6 +285,17 @@ class LocalRun:
         observed = process.observe(state=action.outcome, reason=action.reason)
         with self._lock:
             self._finals[key] = observed
+
+    def inject_fault(self, action: InjectFault) -> None:
+        self.faults.inject(action.name)
+
+    def heal_fault(self, action: HealFault) -> None:
+        self.faults.heal(action.name)
+
+    def _fault_cluster(self) -> LocalCluster:
+        if self._connection is None:
+            raise RuntimeError("the cluster is not ready")
+        return find_cluster(self._connection.contact_points, [self.options.cluster_root, None])
 
     def teardown_cluster(self) -> None:
         if self._torn_down:

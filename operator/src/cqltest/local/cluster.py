@@ -18,7 +18,7 @@ from pathlib import Path
 from cassandra.cluster import Cluster, Session
 
 from cqltest.errors import InputError
-from cqltest.local import cds, config, jars, nodes, probe, state
+from cqltest.local import cds, config, jars, netfaults, nodes, probe, state
 from cqltest.local.nodefiles import write_node_files
 from cqltest.local.readiness import NodeTimings, ProgressCallback, emit, wait_ready
 from cqltest.local.superuser import DEFAULT_CREDENTIALS, setup_superuser
@@ -124,6 +124,8 @@ class LocalCluster:
             except OSError:
                 continue  # another process reaping it at the same time; never fail a create
             reaped.append(str(directory))
+        # a partition table whose cluster is gone (destroyed by a process that died) goes too
+        netfaults.reap(state.claimed_subnets())
         return reaped
 
     def disown(self) -> None:
@@ -314,6 +316,7 @@ class LocalCluster:
             pid = self._live_pid(node)
             if pid:
                 nodes.kill(pid, self._marker(node.plan))
+        netfaults.remove_cluster(self.state.subnet)
         shutil.rmtree(self.directory, ignore_errors=True)
         state.release_subnet(self.state.subnet, self.directory)
 

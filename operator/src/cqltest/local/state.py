@@ -203,6 +203,16 @@ def claim_subnet(cluster_dir: Path, is_free: Callable[[int], bool]) -> int:
     raise InputError("no free loopback subnet 127.0.X.0/24 is left (1..254 are all in use)")
 
 
+def claimed_subnets() -> set[int]:
+    """The subnets live clusters hold claims on (their partition tables must stay)."""
+    with _claims_lock() as directory:
+        return {
+            int(claim.name)
+            for claim in directory.iterdir()
+            if claim.name.isdigit() and _claim_is_live(claim)
+        }
+
+
 def claimed_cluster_dirs() -> list[Path]:
     """The directories of every cluster holding a subnet claim on this machine (any root)."""
     with _claims_lock() as directory:
