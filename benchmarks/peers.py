@@ -48,6 +48,7 @@ PINS = (
     f"cassandra-driver=={cassandra.__version__}",  # the very driver aiocql runs on here
     f"psutil=={psutil.__version__}",
     "cassandra-asyncio-driver==1.0.1",
+    "hdrhistogram==0.10.8",  # histogram_cost.py weighs aiocql's histogram against it
 )
 IGNORE_REQUIRES_PYTHON = ("async-cassandra==0.0.1",)
 OPTIONAL = {"acsylla": "acsylla==1.2.0"}

@@ -6,9 +6,9 @@ Counters are plain ints touched from one thread at a time, so the hot path pays 
 One histogram for the whole platform, so one run never reports two different p99s: the session
 records into it, and cqlsuites' suite metrics (``cqlsuites.stats.OpStats``) are built on it too.
 It is HdrHistogram's layout, written here rather than taken from the ``hdrhistogram`` package:
-that package's ``record_value`` measured 1.5-1.8 µs per value on this project's 2-core machine
-against 0.4 µs for ``record_many`` below (200 000 log-normal latencies, best of 5), and the
-request path's whole wrapper budget is a few microseconds.
+that package's ``record_value`` costs 4.4-4.9x ``record_many`` below (1.6-1.8 µs against
+0.37 µs per value on this project's 2-core machine: ``benchmarks/histogram_cost.py``), and the
+request path's whole wrapper budget is a few microseconds. Its percentiles are no closer.
 
 **Relative error.** Values are whole microseconds; below 128 µs each microsecond is its own
 bucket, above that every power of two is cut into 128 equal buckets. A percentile is reported
