@@ -78,6 +78,7 @@ class Profile:
         """Why the rows a read returned are wrong (empty when they are all right)."""
         wrong = []
         for row in rows:
+            key: tuple[int, ...]
             if self.name == "kv":
                 key = (row.k,)
             elif self.name == "wide-row":
