@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import os
 import subprocess
 import sys
 import threading
@@ -168,3 +170,26 @@ def test_reuse_spec_rules_name_the_field() -> None:
         "spec.cluster.poolPolicy.maxPerShape: maxPerShape 2 exceeds maxClusters 1; it must be "
         "at most maxClusters"
     ]
+
+
+def test_pool_list_and_prune_commands(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+    from cqltest.cli.app import main
+
+    pool = Pool("p", tmp_path)
+    held = pool.claim("s1", "one", Limits(max_per_shape=2), Claimant.current("holder"), print)
+    idle = pool.claim("s1", "one", Limits(max_per_shape=2), ME, on_wait=print)
+    pool.release(idle, idle_ttl=3600)
+    runner = CliRunner()
+    listed = runner.invoke(main, ["pool", "list", "--root", str(tmp_path), "-o", "json"])
+    assert listed.exit_code == 0, listed.output
+    rows = {row["cluster"]: row for row in json.loads(listed.output)}
+    # the idle entry has no cluster behind it (never provisioned here): unhealthy
+    assert rows[idle.name]["state"] == "unhealthy"
+    assert rows[idle.name]["idleSince"] is not None
+    assert rows[held.name]["state"] == "provisioning"
+    assert rows[held.name]["claimant"] == {"run": "holder", "pid": os.getpid()}
+    pruned = runner.invoke(main, ["pool", "prune", "--root", str(tmp_path), "--all", "-o", "json"])
+    assert pruned.exit_code == 0, pruned.output
+    assert json.loads(pruned.output) == [{"pool": "p", "cluster": idle.name}]
+    assert [e.name for e in pool.entries()] == [held.name]
