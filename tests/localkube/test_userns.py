@@ -36,6 +36,7 @@ from pathlib import Path
 
 import psutil
 import pytest
+from cqltest.errors import SetupError
 from cqltest.localkube import binaries, instance, isolation
 
 pytestmark = [pytest.mark.kube, pytest.mark.timeout(300)]
@@ -311,6 +312,21 @@ def test_settings_are_read_from_proc_sys(tmp_path: Path) -> None:
         "user.max_user_namespaces": "0",
         "kernel.apparmor_restrict_unprivileged_userns": None,
     }
+
+
+def test_a_registry_other_users_could_write_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every user's localkubes are listed under the shared temp dir, and the reaper deletes
+    what an entry names: a directory planted there by someone else must stop it."""
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    planted = tmp_path / f"cqltest-{os.getuid()}"
+    planted.mkdir()
+    planted.chmod(0o777)
+    with pytest.raises(SetupError, match=r"cqltest-\d+ must be a directory of uid \d+ that only"):
+        instance.list_instances(tmp_path / "localkubes")
+    planted.chmod(0o755)
+    assert instance.list_instances(tmp_path / "localkubes") == []
 
 
 def _readme_refusal() -> str:

@@ -31,13 +31,14 @@ import json
 import os
 import re
 import shutil
+import stat
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
-from cqltest.errors import InputError
+from cqltest.errors import InputError, SetupError
 from cqltest.local import LocalCluster
 from cqltest.local.backend import cqltest_home
 from cqltest.local.state import Owner, write_json
@@ -189,8 +190,9 @@ def up(
     ``operator``: also serve TestRuns (the CRD and a ``cqltest operator`` component), so
     ``kubectl apply -f manifests/examples/smoke.yaml`` runs the smoke suite.
 
-    Raises InputError for a bad name or one already running, SetupError for missing binaries,
-    and ComponentError (naming the component, with its log tail) or NotReadyError when it does
+    Raises InputError for a bad name or one already running, SetupError for missing binaries
+    or a kernel that lets a normal user isolate no pod (checked before anything starts), and
+    ComponentError (naming the component, with its log tail) or NotReadyError when it does
     not come up; nothing is left running then.
     """
     validate_name(name)
@@ -311,8 +313,22 @@ def _name_lock(base: Path, name: str) -> Iterator[None]:
 
 
 def _registry() -> Path:
-    path = Path(tempfile.gettempdir()) / f"cqltest-{os.getuid()}" / "localkubes"
-    path.mkdir(parents=True, exist_ok=True)
+    """``/tmp/cqltest-<uid>/localkubes``, refused unless this user's alone.
+
+    Its name is predictable in a directory everyone writes to, and a reaper takes down (and
+    deletes) the directory every entry names: one planted by another user must not be
+    followed."""
+    base = Path(tempfile.gettempdir()) / f"cqltest-{os.getuid()}"
+    path = base / "localkubes"
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    for directory in (base, path):
+        found = directory.lstat()
+        if found.st_uid != os.getuid() or found.st_mode & 0o022 or not stat.S_ISDIR(found.st_mode):
+            raise SetupError(
+                f"{directory} must be a directory of uid {os.getuid()} that only it can write "
+                f"(it is uid {found.st_uid}'s, mode {stat.filemode(found.st_mode)}): localkube "
+                "lists its running localkubes there; remove it and run the command again"
+            )
     return path
 
 
