@@ -360,7 +360,7 @@ async def ops_benchmark(
 class _DoneFuture:
     """A ResponseFuture stand-in that is already complete: isolates the wrapper's own cost."""
 
-    __slots__ = ()
+    __slots__ = ("_timer",)
     _paging_state = None
     ROWS: Any = ("row",)
 

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aiocql import AsyncCluster, AsyncSession, IdempotentRetryPolicy
+from aiocql import AsyncCluster, AsyncSession, IdempotentRetryPolicy, Timeouts
 from cassandra import ConsistencyLevel, ReadTimeout, WriteTimeout
 from cassandra.cluster import NoHostAvailable
 from cassandra.policies import RetryPolicy, WhiteListRoundRobinPolicy, WriteType
@@ -235,7 +235,8 @@ async def test_hung_replica_server_timeouts_and_idempotent_batch_retry(
 ) -> None:
     """A frozen replica (SIGSTOP) is still believed alive by the coordinator, so requests that
     need it end in the server's own ReadTimeout/WriteTimeout, the same object from execute
-    and from a stream, and the retry policy repeats only the idempotent batch, once."""
+    and from a stream, and the retry policy repeats only the idempotent batch, once: not a
+    batch marked idempotent that holds a statement nobody declared idempotent."""
     local, info = cluster_multi
     coordinator, victim = info.datacenters["dc1"]
     policy = RecordingRetryPolicy()
@@ -245,29 +246,34 @@ async def test_hung_replica_server_timeouts_and_idempotent_batch_retry(
         port=info.port,
         load_balancing_policy=WhiteListRoundRobinPolicy([coordinator]),
         retry_policy=policy,
-        default_timeout=30,
+        timeouts=Timeouts(request=30),
     ) as cluster:
         session = await cluster.connect()
         await create_table(
             session, "aiocql_hung.wide (p int, c int, v int, PRIMARY KEY (p, c))", {"dc1": 2}
         )
         insert = await session.prepare("INSERT INTO aiocql_hung.wide (p, c, v) VALUES (?, ?, ?)")
+        safe_insert = await session.prepare(
+            "INSERT INTO aiocql_hung.wide (p, c, v) VALUES (?, ?, ?) USING TTL 86400"
+        )
+        safe_insert.is_idempotent = True
         select = await session.prepare("SELECT c FROM aiocql_hung.wide WHERE p = ?")
         insert.consistency_level = ConsistencyLevel.LOCAL_QUORUM
         select.consistency_level = ConsistencyLevel.LOCAL_QUORUM  # both dc1 replicas
         await session.execute_concurrent([(insert, (1, c, c)) for c in range(50)])
 
-        def batch(idempotent: bool) -> BatchStatement:
+        def batch(statement: Any, idempotent: bool) -> BatchStatement:
             b = BatchStatement(
                 batch_type=BatchType.UNLOGGED, consistency_level=ConsistencyLevel.LOCAL_QUORUM
             )
             # several partitions: a one-partition batch is a SIMPLE write to the server
             for p in range(2, 5):
-                b.add(insert, (p, 0, 0))
+                b.add(statement, (p, 0, 0))
             b.is_idempotent = idempotent
             return b
 
-        idempotent_batch, plain_batch = batch(True), batch(False)
+        idempotent_batch, plain_batch = batch(safe_insert, True), batch(insert, False)
+        mislabelled_batch = batch(insert, True)  # its statement is not idempotent
         remove = session.add_listener(
             lambda event: delivered.append(event.error) if event.error is not None else None
         )
@@ -281,6 +287,7 @@ async def test_hung_replica_server_timeouts_and_idempotent_batch_retry(
                 session.execute(insert, (9, 0, 0)),
                 session.execute_batch(idempotent_batch),
                 session.execute_batch(plain_batch),
+                session.execute_batch(mislabelled_batch),
                 return_exceptions=True,
             )
             elapsed = time.monotonic() - started
@@ -291,11 +298,11 @@ async def test_hung_replica_server_timeouts_and_idempotent_batch_retry(
             await asyncio.to_thread(local.start_node, victim)
         await session.close()
 
-    from_execute, from_stream, simple_write, retried_batch, plain_batch_error = outcomes
+    from_execute, from_stream, simple_write, *batch_errors = outcomes
     print(f"hung replica: {[type(o).__name__ for o in outcomes]} in {elapsed:.1f}s")
     assert type(from_execute) is ReadTimeout, repr(from_execute)
     assert type(from_stream) is ReadTimeout, repr(from_stream)
-    for write in (simple_write, retried_batch, plain_batch_error):
+    for write in (simple_write, *batch_errors):
         assert type(write) is WriteTimeout, repr(write)
     # the very objects the driver delivered, from every entry point (listeners saw the same)
     assert all(any(o is d for d in delivered) for o in outcomes)
@@ -309,7 +316,8 @@ async def test_hung_replica_server_timeouts_and_idempotent_batch_retry(
         ("write", WriteType.UNLOGGED_BATCH, 1, rethrow),
     ]
     assert by_query[id(plain_batch)] == [("write", WriteType.UNLOGGED_BATCH, 0, rethrow)]
-    # the bound INSERT and both reads: each gave up at once (not idempotent / too few replicas)
+    # the mislabelled batch (sent as a copy marked not idempotent), the bound INSERT and both
+    # reads: each gave up at once (not idempotent / too few replicas)
     others = [
         d
         for key, ds in by_query.items()
@@ -318,6 +326,7 @@ async def test_hung_replica_server_timeouts_and_idempotent_batch_retry(
     ]
     assert sorted(others, key=repr) == sorted(
         [
+            ("write", WriteType.UNLOGGED_BATCH, 0, rethrow),
             ("write", WriteType.SIMPLE, 0, rethrow),
             ("read", None, 0, rethrow),
             ("read", None, 0, rethrow),

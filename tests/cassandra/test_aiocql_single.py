@@ -24,9 +24,9 @@ from aiocql import (
     SessionClosedError,
 )
 from aiocql.prometheus import register_session
+from aiocql_setup import dc1_profile, wide_session
 from cassandra import ConsistencyLevel, InvalidRequest, OperationTimedOut, Unavailable
-from cassandra.cluster import ExecutionProfile
-from cassandra.policies import DCAwareRoundRobinPolicy, FallthroughRetryPolicy
+from cassandra.policies import FallthroughRetryPolicy
 from cassandra.protocol import SyntaxException
 from cassandra.query import BatchStatement, SimpleStatement
 from cqltest.local import ClusterInfo
@@ -44,11 +44,7 @@ def acluster(cluster_single: ClusterInfo) -> Iterator[AsyncCluster]:
     # a profile without retries, so server errors reach the caller as themselves (with one
     # node, RETRY_NEXT_HOST on Unavailable would end as NoHostAvailable)
     cluster.driver_cluster.add_execution_profile(
-        "noretry",
-        ExecutionProfile(
-            load_balancing_policy=DCAwareRoundRobinPolicy(local_dc="dc1"),
-            retry_policy=FallthroughRetryPolicy(),
-        ),
+        "noretry", dc1_profile(retry_policy=FallthroughRetryPolicy())
     )
     yield cluster
     asyncio.run(cluster.close())
@@ -56,24 +52,8 @@ def acluster(cluster_single: ClusterInfo) -> Iterator[AsyncCluster]:
 
 @pytest.fixture(scope="module")
 def session(acluster: AsyncCluster) -> AsyncSession:
-    async def setup() -> AsyncSession:
-        s = await acluster.connect()
-        await s.execute(
-            f"CREATE KEYSPACE IF NOT EXISTS {KS} WITH replication = "
-            "{'class': 'SimpleStrategy', 'replication_factor': 1}",
-            timeout=30,
-        )
-        await s.set_keyspace(KS)
-        await s.execute("CREATE TABLE IF NOT EXISTS kv (k int PRIMARY KEY, v text)", timeout=30)
-        await s.execute(
-            "CREATE TABLE IF NOT EXISTS wide (p int, c int, v text, PRIMARY KEY (p, c))",
-            timeout=30,
-        )
-        insert = await s.prepare("INSERT INTO wide (p, c, v) VALUES (1, ?, ?)")
-        await s.execute_concurrent([(insert, (c, f"v{c}")) for c in range(ROWS)], concurrency=200)
-        return s
-
-    return asyncio.run(setup())  # a loop that is closed before any test runs
+    setup = wide_session(acluster, KS, ROWS, "v{}".format, "kv (k int PRIMARY KEY, v text)")
+    return asyncio.run(setup)  # a loop that is closed before any test runs
 
 
 async def collect(session: AsyncSession, **kwargs: Any) -> list[Any]:

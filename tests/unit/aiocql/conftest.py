@@ -12,7 +12,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from aiocql import AsyncSession
+from aiocql import AsyncSession, Timeouts
 from fakes import FakeDriverSession, FakeResponseFuture
 
 
@@ -31,8 +31,9 @@ def make_session(
         behaviour: Callable[[FakeResponseFuture], None] | None = None, **kwargs: Any
     ) -> tuple[AsyncSession, FakeDriverSession]:
         driver = FakeDriverSession(behaviour)
-        kwargs.setdefault("default_timeout", 5.0)
-        kwargs.setdefault("grace", 0.1)
+        if "timeouts" not in kwargs:
+            request, grace = kwargs.pop("default_timeout", 5.0), kwargs.pop("grace", 0.1)
+            kwargs["timeouts"] = Timeouts(request=request, grace=grace)
         return AsyncSession(driver, executor, **kwargs), driver
 
     return make

@@ -4,7 +4,9 @@ driver Session whose futures the test completes when, and on whichever thread, i
 ``FakeResponseFuture`` copies the 3.30 driver's rules that matter to a bridge: callbacks are
 kept after firing (the driver fires them once per page), a callback added after completion runs
 immediately in the caller's thread, completion runs callbacks outside the lock on the
-completing thread, and ``clear_callbacks`` detaches them.
+completing thread, and ``clear_callbacks`` detaches them. Like the driver's, it holds its
+timeout timer in ``_timer``, and a cancelled timer keeps its callback (a bound method of the
+future): the reference cycle aiocql has to cut for pages to be freed at once.
 """
 
 from __future__ import annotations
@@ -14,7 +16,20 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+from cassandra.query import PreparedStatement
+
 NOT_SET = object()
+
+
+class FakeTimer:
+    """``cassandra.connection.Timer``: ``cancel`` only sets a flag, the callback stays."""
+
+    def __init__(self, callback: Callable[[], None]) -> None:
+        self.callback = callback
+        self.canceled = False
+
+    def cancel(self) -> None:
+        self.canceled = True
 
 
 class FakeResponseFuture:
@@ -36,6 +51,14 @@ class FakeResponseFuture:
         self._current_host = None
         self.cleared = 0
         self.on_add: Callable[[FakeResponseFuture], None] | None = None
+        self._timer: FakeTimer | None = FakeTimer(self._on_timeout)
+
+    def _on_timeout(self) -> None:
+        self.fail(TimeoutError("fake driver timeout"))
+
+    def _cancel_timer(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
 
     # -- driver API used by aiocql
     def add_callback(self, fn: Callable[..., Any], *args: Any) -> FakeResponseFuture:
@@ -70,6 +93,7 @@ class FakeResponseFuture:
 
     def complete(self, rows: Any, paging_state: bytes | None = None) -> None:
         self._paging_state = paging_state
+        self._cancel_timer()
         with self._callback_lock:
             self._final_result = rows
             calls = list(self._callbacks)
@@ -77,6 +101,7 @@ class FakeResponseFuture:
             fn(rows, *args)
 
     def fail(self, exc: BaseException) -> None:
+        self._cancel_timer()
         with self._callback_lock:
             self._final_exception = exc
             calls = list(self._errbacks)
@@ -148,7 +173,8 @@ class FakeDriverSession:
 
     def prepare(self, query: str, custom_payload: Any = None, keyspace: Any = None) -> Any:
         self.prepare_calls += 1
-        return ("prepared", query)
+        # a real statement without bind markers: BatchStatement.add binds it
+        return PreparedStatement([], query.encode(), None, query, self.keyspace, 4, [], None)
 
     def set_keyspace(self, keyspace: str) -> None:
         self.keyspace = keyspace

@@ -148,7 +148,8 @@ async def test_prepare_single_flight_and_error_identity(make_session: Make) -> N
     session, driver = make_session()
     results = await asyncio.gather(*(session.prepare("SELECT ?") for _ in range(10)))
     assert driver.prepare_calls == 1
-    assert all(r == ("prepared", "SELECT ?") for r in results)
+    assert all(r is results[0] for r in results)
+    assert results[0].query_string == "SELECT ?"
     error = OperationTimedOut("slow")
 
     def fail(*_: Any) -> Any:

@@ -5,12 +5,14 @@ from :class:`AiocqlError`. See ``testsuites/README.md`` for the usage guide.
 """
 
 from .cluster import AsyncCluster
+from .config import Limits, Rate, Retry, Settings, Timeouts
 from .errors import (
     AiocqlError,
     BackpressureTimeout,
     RequestTimeout,
     ResultTooLarge,
     SessionClosedError,
+    StreamBusyError,
     StreamClosedError,
     error_kind,
 )
@@ -18,6 +20,7 @@ from .listeners import RequestEvent, RequestKind, RequestListener, RequestOutcom
 from .ratelimit import RateLimiter
 from .result import AsyncResult, PageInfo
 from .retry import IdempotentRetryPolicy
+from .rows import cached_named_tuple_factory
 from .session import AsyncSession, HostHealth
 from .stats import LatencySnapshot, SessionStats
 from .stream import AsyncRowStream
@@ -32,7 +35,9 @@ __all__ = [
     "HostHealth",
     "IdempotentRetryPolicy",
     "LatencySnapshot",
+    "Limits",
     "PageInfo",
+    "Rate",
     "RateLimiter",
     "RequestEvent",
     "RequestKind",
@@ -40,8 +45,13 @@ __all__ = [
     "RequestOutcome",
     "RequestTimeout",
     "ResultTooLarge",
+    "Retry",
     "SessionClosedError",
     "SessionStats",
+    "Settings",
+    "StreamBusyError",
     "StreamClosedError",
+    "Timeouts",
+    "cached_named_tuple_factory",
     "error_kind",
 ]

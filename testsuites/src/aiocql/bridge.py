@@ -20,6 +20,12 @@ sweep, cancellation, close) settles it; everyone else finds it gone and does not
 
 A bridge belongs to one session and one event loop; a session builds a fresh bridge when it is
 used from a new loop (pytest-asyncio function-scoped loops, successive ``asyncio.run`` calls).
+
+Pages are freed by reference counting the moment the consumer drops them, never left for the
+cycle collector: nothing here points back from a request to its ``ResponseFuture``, and the
+one cycle inside the driver (``ResponseFuture._timer`` holds a timer whose callback is the
+future's own bound method, kept after ``cancel()``) is cut once the driver has settled the
+future (see :data:`DROP_SETTLED_TIMER`).
 """
 
 from __future__ import annotations
@@ -33,6 +39,8 @@ from threading import get_ident
 from time import perf_counter
 from typing import TYPE_CHECKING, Any
 
+from cassandra.cluster import ResponseFuture
+
 from .errors import BackpressureTimeout, RequestTimeout, error_kind
 from .listeners import RequestEvent, RequestKind, RequestListener, RequestOutcome
 from .stats import StatsRecorder
@@ -40,18 +48,50 @@ from .stats import StatsRecorder
 if TYPE_CHECKING:
     from .session import CallOptions
 
-__all__ = ["SWEEP_INTERVAL", "LoopBridge", "Request", "query_text"]
+__all__ = ["DROP_SETTLED_TIMER", "SWEEP_INTERVAL", "LoopBridge", "Request", "query_text"]
 
 log = logging.getLogger("aiocql")
+
+
+def _driver_keeps_timer_in_timer_attribute() -> bool:
+    # Writing an attribute the driver no longer has would silently do nothing (and the pages
+    # would again wait for the cycle collector), so the layout is checked once, here, and
+    # tests/unit/aiocql/test_page_lifetime.py fails if a driver upgrade changes it.
+    names = vars(ResponseFuture)
+    if "_timer" in names and "_cancel_timer" in names and "_start_timer" in names:
+        return True
+    log.warning(
+        "aiocql: cassandra-driver's ResponseFuture has no _timer/_cancel_timer/_start_timer; "
+        "settled pages will be freed only by the cycle collector"
+    )
+    return False
+
+
+DROP_SETTLED_TIMER = _driver_keeps_timer_in_timer_attribute()
+"""Whether the bridge clears ``ResponseFuture._timer`` after the driver settled a future.
+
+The driver cancels that timer when it settles the future, but a cancelled timer keeps its
+callback (the future's bound ``_on_timeout``), so future and timer form a cycle. Clearing the
+attribute is safe only after settlement (the driver never reads it again, and
+``_start_timer`` would create a fresh timer if a page were fetched through the driver), which
+is the only place the bridge does it; a request that aiocql settles itself (deadline,
+cancellation, close) keeps its timer, because the driver still needs it to give up the
+request's stream id."""
 
 SWEEP_INTERVAL = 0.2
 """Seconds between deadline sweeps; a stalled request surfaces within deadline + this."""
 
 
 class Request:
-    """One outstanding driver request, owned by the loop thread."""
+    """One outstanding driver request, owned by the loop thread.
 
-    __slots__ = ("call", "deadline", "fut", "kind", "rf", "start")
+    It deliberately holds no reference to its driver ``ResponseFuture`` (the bridge's
+    ``pending`` map does, until the request settles): the future's callback list references
+    the request, so a back reference would make a cycle that keeps every page alive until the
+    cycle collector runs.
+    """
+
+    __slots__ = ("call", "deadline", "fut", "kind", "start")
 
     def __init__(
         self, fut: asyncio.Future[Any], kind: RequestKind, call: Any, start: float, deadline: float
@@ -61,7 +101,6 @@ class Request:
         self.call = call  # the statement (for listeners' query text), never read off-loop
         self.start = start
         self.deadline = deadline
-        self.rf: Any = None
 
 
 def query_text(query: Any) -> str:
@@ -105,7 +144,7 @@ class LoopBridge:
         self.listeners = listeners
         self.max_in_flight = max_in_flight
         self.in_flight = 0
-        self.pending: dict[Request, None] = {}
+        self.pending: dict[Request, Any] = {}  # request -> its driver ResponseFuture
         self._queue: deque[tuple[Request, Any, bool]] = deque()
         self._wakeup_scheduled = False
         self._slot_waiters: deque[asyncio.Future[None]] = deque()
@@ -153,9 +192,10 @@ class LoopBridge:
         parameters: Any,
         options: CallOptions,
         paging_state: bytes | None,
-    ) -> Request:
-        """Send one driver request and attach the completion callbacks. The caller holds an
-        in-flight slot, which this method owns from now on (it frees it if sending raises)."""
+    ) -> tuple[Request, Any]:
+        """Send one driver request and attach the completion callbacks; return the request and
+        the driver's ``ResponseFuture``. The caller holds an in-flight slot, which this method
+        owns from now on (it frees it if sending raises)."""
         now = perf_counter()
         timeout = options.timeout
         req = Request(self._create_future(), kind, query, now, now + timeout + self.grace)
@@ -178,13 +218,12 @@ class LoopBridge:
             self.release_slot()
             stats.record_error(error_kind(exc))
             raise
-        req.rf = rf
-        self.pending[req] = None
+        self.pending[req] = rf
         if self._sweeper is None:
             self._sweeper = self.loop.call_later(SWEEP_INTERVAL, self._sweep)
         rf.add_callback(self._on_result, req)
         rf.add_errback(self._on_error, req)
-        return req
+        return req, rf
 
     def acquire_slot_nowait(self) -> bool:
         if self.in_flight < self.max_in_flight:
@@ -242,12 +281,14 @@ class LoopBridge:
         record = latencies.append
         completed = rows_total = 0
         now = perf_counter()
+        drop_timer = DROP_SETTLED_TIMER
         while queue:
             req, value, ok = queue.popleft()
-            try:
-                del pending[req]
-            except KeyError:
+            rf = pending.pop(req, None)
+            if rf is None:
                 continue  # already settled by a timeout, a cancellation or close()
+            if drop_timer:
+                rf._timer = None  # the driver cancelled it when it settled: see DROP_SETTLED_TIMER
             if self._slot_waiters:
                 self.release_slot()
             else:
@@ -302,12 +343,11 @@ class LoopBridge:
     def settle_now(self, req: Request, outcome: RequestOutcome, exc: BaseException) -> bool:
         """Settle ``req`` on the loop thread without a driver result (timeout, cancellation,
         close): detach the driver callbacks and free its slot. False if already settled."""
-        if req not in self.pending:
+        rf = self.pending.pop(req, None)
+        if rf is None:
             return False
-        del self.pending[req]
         self.release_slot()
-        if req.rf is not None:
-            req.rf.clear_callbacks()
+        rf.clear_callbacks()
         latency = perf_counter() - req.start
         stats = self.stats
         if outcome == "cancelled":
@@ -332,9 +372,9 @@ class LoopBridge:
         if not self.pending:
             return
         now = perf_counter()
-        expired = [req for req in self.pending if req.deadline <= now]
-        for req in expired:
-            host = getattr(req.rf, "_current_host", None)
+        expired = [(req, rf) for req, rf in self.pending.items() if req.deadline <= now]
+        for req, rf in expired:
+            host = getattr(rf, "_current_host", None)
             self.settle_now(
                 req,
                 "timeout",
@@ -361,9 +401,8 @@ class LoopBridge:
 
     def detach(self) -> None:
         """The loop is gone (closed): forget its requests without touching its futures."""
-        for req in list(self.pending):
-            if req.rf is not None:
-                req.rf.clear_callbacks()
+        for rf in self.pending.values():
+            rf.clear_callbacks()
         self.pending.clear()
         self._queue.clear()
         self._slot_waiters.clear()

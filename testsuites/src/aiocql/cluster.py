@@ -9,50 +9,58 @@ this object and are awaited with a deadline. Nothing here binds to an event loop
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, TypedDict, Unpack
+from typing import Any
 
 from cassandra.cluster import EXEC_PROFILE_DEFAULT, Cluster, ExecutionProfile
 from cassandra.policies import DCAwareRoundRobinPolicy, TokenAwarePolicy
 
 from .blocking import run_blocking
+from .config import ALIASES, Limits, Rate, Retry, Settings, Timeouts, resolve
 from .errors import RequestTimeout, SessionClosedError
 from .ratelimit import RateLimiter
-from .retry import IdempotentRetryPolicy
+from .rows import cached_named_tuple_factory
 from .session import AsyncSession
 
-__all__ = ["AsyncCluster", "WrapperOptions"]
+__all__ = ["AsyncCluster"]
 
+RowFactory = Callable[[Any, Any], Any]
 
-class WrapperOptions(TypedDict, total=False):
-    """aiocql's own settings, shared by ``AsyncCluster(...)`` and ``AsyncCluster.wrap``."""
-
-    default_timeout: float
-    connect_timeout: float
-    grace: float
-    max_in_flight: int
-    rate_limiter: RateLimiter | None
-    executor_threads: int
+# the aliases (see aiocql.config) travel in **cluster_kwargs: take them out before the driver
+_ALIAS_NAMES = (*ALIASES, "rate_limiter")
 
 
 def _shutdown_quietly(session: Any) -> None:
     session.shutdown()
 
 
+def _aliases(kwargs: dict[str, Any]) -> dict[str, Any]:
+    return {name: kwargs.pop(name) for name in _ALIAS_NAMES if name in kwargs}
+
+
 class AsyncCluster:
     """``async with AsyncCluster(["10.0.0.1"]) as cluster: session = await cluster.connect()``.
 
-    Defaults (unless ``execution_profiles`` is given): token-aware DC-aware routing
-    (``local_dc`` or the contact points' DC; or ``load_balancing_policy``),
-    :class:`~aiocql.IdempotentRetryPolicy` (or ``retry_policy``), ``default_timeout`` seconds
-    per request, ``max_in_flight`` outstanding requests per session and event loop. Extra
-    keyword arguments go to ``cassandra.cluster.Cluster`` unchanged.
+    Wrapper settings are config objects (``timeouts=Timeouts(...)``, ``limits=Limits(...)``,
+    ``retry=Retry(...)``, ``rate=Rate(...)``; see :mod:`aiocql.config` for every default).
+    Unless ``execution_profiles`` is given, the default profile has token-aware DC-aware
+    routing (``local_dc`` or the contact points' DC; or ``load_balancing_policy``),
+    :class:`~aiocql.IdempotentRetryPolicy` (``retry``; or any driver ``retry_policy``), the
+    request timeout, and rows from :func:`~aiocql.cached_named_tuple_factory` (or
+    ``row_factory``, e.g. the driver's ``dict_factory``). Other keyword arguments go to
+    ``cassandra.cluster.Cluster`` unchanged.
     """
 
     def __init__(
         self,
         contact_points: list[str] | tuple[str, ...] = ("127.0.0.1",),
         *,
+        timeouts: Timeouts | None = None,
+        limits: Limits | None = None,
+        retry: Retry | None = None,
+        rate: Rate | RateLimiter | None = None,
+        row_factory: RowFactory | None = None,
         port: int = 9042,
         auth_provider: Any = None,
         ssl_context: Any = None,
@@ -62,12 +70,6 @@ class AsyncCluster:
         retry_policy: Any = None,
         consistency_level: int | None = None,
         execution_profiles: dict[Any, Any] | None = None,
-        default_timeout: float = 10.0,
-        connect_timeout: float = 30.0,
-        grace: float = 0.5,
-        max_in_flight: int = 1024,
-        rate_limiter: RateLimiter | None = None,
-        executor_threads: int = 4,
         **cluster_kwargs: Any,
     ) -> None:
         if isinstance(contact_points, str):
@@ -76,69 +78,52 @@ class AsyncCluster:
             )
         if not contact_points:
             raise ValueError("contact_points=[]: at least one address is required")
-        if not default_timeout > 0:
-            raise ValueError(f"default_timeout={default_timeout!r}: must be > 0 seconds")
-        if execution_profiles is not None and (
-            load_balancing_policy or retry_policy or local_dc or consistency_level is not None
-        ):
-            raise ValueError(
-                "execution_profiles: give either execution_profiles or local_dc/"
-                "load_balancing_policy/retry_policy/consistency_level, not both"
-            )
-        if execution_profiles is None:
+        settings = resolve(timeouts, limits, rate, **_aliases(cluster_kwargs))
+        if retry is not None and retry_policy is not None:
+            raise ValueError("retry_policy: give retry=Retry(...) or retry_policy=, not both")
+        profile_options = {
+            "local_dc": local_dc,
+            "load_balancing_policy": load_balancing_policy,
+            "retry": retry,
+            "retry_policy": retry_policy,
+            "consistency_level": consistency_level,
+            "row_factory": row_factory,
+        }
+        if execution_profiles is not None:
+            clashing = [name for name, value in profile_options.items() if value is not None]
+            if clashing:
+                raise ValueError(
+                    f"execution_profiles: give either execution_profiles or "
+                    f"{'/'.join(clashing)}, not both (they configure the default profile)"
+                )
+        else:
             profile = ExecutionProfile(
                 load_balancing_policy=load_balancing_policy
                 or TokenAwarePolicy(DCAwareRoundRobinPolicy(local_dc=local_dc)),
-                retry_policy=retry_policy or IdempotentRetryPolicy(),
-                request_timeout=default_timeout,
+                retry_policy=retry_policy or (retry or Retry()).policy(),
+                request_timeout=settings.timeouts.request,
+                row_factory=row_factory or cached_named_tuple_factory,
             )
             if consistency_level is not None:
                 profile.consistency_level = consistency_level
             execution_profiles = {EXEC_PROFILE_DEFAULT: profile}
-        kwargs: dict[str, Any] = dict(cluster_kwargs)
         if protocol_version is not None:
-            kwargs["protocol_version"] = protocol_version
+            cluster_kwargs["protocol_version"] = protocol_version
         cluster = Cluster(
             contact_points=list(contact_points),
             port=port,
             auth_provider=auth_provider,
             ssl_context=ssl_context,
             execution_profiles=execution_profiles,
-            **kwargs,
+            **cluster_kwargs,
         )
-        self._init(
-            cluster,
-            True,
-            default_timeout=default_timeout,
-            connect_timeout=connect_timeout,
-            grace=grace,
-            max_in_flight=max_in_flight,
-            rate_limiter=rate_limiter,
-            executor_threads=executor_threads,
-        )
+        self._init(cluster, True, settings)
 
-    def _init(
-        self,
-        cluster: Any,
-        owns_cluster: bool,
-        *,
-        default_timeout: float = 10.0,
-        connect_timeout: float = 30.0,
-        grace: float = 0.5,
-        max_in_flight: int = 1024,
-        rate_limiter: RateLimiter | None = None,
-        executor_threads: int = 4,
-    ) -> None:
-        if not connect_timeout > 0:
-            raise ValueError(f"connect_timeout={connect_timeout!r}: must be > 0 seconds")
+    def _init(self, cluster: Any, owns_cluster: bool, settings: Settings) -> None:
         self._cluster = cluster
-        self._default_timeout = default_timeout
-        self._connect_timeout = connect_timeout
-        self._grace = grace
-        self._max_in_flight = max_in_flight
-        self._rate_limiter = rate_limiter
+        self._settings = settings
         self._executor = ThreadPoolExecutor(
-            max_workers=executor_threads, thread_name_prefix="aiocql"
+            max_workers=settings.limits.executor_threads, thread_name_prefix="aiocql"
         )
         self._owns_cluster = owns_cluster
         self._sessions: list[AsyncSession] = []
@@ -146,14 +131,25 @@ class AsyncCluster:
 
     @classmethod
     def wrap(
-        cls, cluster: Any, *, shutdown_on_close: bool = True, **options: Unpack[WrapperOptions]
+        cls,
+        cluster: Any,
+        *,
+        shutdown_on_close: bool = True,
+        timeouts: Timeouts | None = None,
+        limits: Limits | None = None,
+        rate: Rate | RateLimiter | None = None,
+        **aliases: Any,
     ) -> AsyncCluster:
-        """Adopt an existing ``cassandra.cluster.Cluster`` (connected or not). ``options`` are
-        the wrapper settings of the constructor (``default_timeout``, ``connect_timeout``,
-        ``grace``, ``max_in_flight``, ``rate_limiter``, ``executor_threads``)."""
+        """Adopt an existing ``cassandra.cluster.Cluster`` (connected or not), with the same
+        wrapper settings as the constructor; its execution profiles stay as they are."""
         self = cls.__new__(cls)
-        self._init(cluster, shutdown_on_close, **options)
+        self._init(cluster, shutdown_on_close, resolve(timeouts, limits, rate, **aliases))
         return self
+
+    @property
+    def settings(self) -> Settings:
+        """The wrapper settings sessions of this cluster start from."""
+        return self._settings
 
     # ---- passthroughs ----------------------------------------------------------------------
 
@@ -184,14 +180,18 @@ class AsyncCluster:
         keyspace: str | None = None,
         *,
         timeout: float | None = None,
-        max_in_flight: int | None = None,
-        rate_limiter: RateLimiter | None = None,
+        timeouts: Timeouts | None = None,
+        limits: Limits | None = None,
+        rate: Rate | RateLimiter | None = None,
+        **aliases: Any,
     ) -> AsyncSession:
-        """Open a session (bounded by ``timeout``, default ``connect_timeout``). Raises the
-        driver's ``NoHostAvailable`` unchanged when no host accepts a connection."""
+        """Open a session (bounded by ``timeout``, default ``Timeouts.connect``). The session
+        takes the cluster's settings, except those given here. Raises the driver's
+        ``NoHostAvailable`` unchanged when no host accepts a connection."""
         if self._closed:
             raise SessionClosedError("the aiocql cluster is closed")
-        limit = self._connect_timeout if timeout is None else timeout
+        settings = resolve(timeouts, limits, rate, base=self._settings, **aliases)
+        limit = self._settings.timeouts.connect if timeout is None else timeout
         driver_session = await run_blocking(
             self._executor,
             limit,
@@ -200,14 +200,7 @@ class AsyncCluster:
             keyspace,
             on_late=_shutdown_quietly,
         )
-        session = AsyncSession(
-            driver_session,
-            self._executor,
-            default_timeout=self._default_timeout,
-            grace=self._grace,
-            max_in_flight=self._max_in_flight if max_in_flight is None else max_in_flight,
-            rate_limiter=rate_limiter if rate_limiter is not None else self._rate_limiter,
-        )
+        session = AsyncSession(driver_session, self._executor, settings=settings)
         if self._closed:  # closed while we were connecting
             await session.close()
             raise SessionClosedError("the aiocql cluster is closed")
@@ -240,10 +233,13 @@ class AsyncCluster:
                 )
             await asyncio.sleep(0.1)
 
-    async def close(self, *, timeout: float = 30.0) -> None:
-        """Close every session, then shut the driver cluster down (bounded). Idempotent."""
+    async def close(self, *, timeout: float | None = None) -> None:
+        """Close every session, then shut the driver cluster down (bounded by ``timeout``,
+        default ``Timeouts.close``). Idempotent."""
         if self._closed:
             return
+        if timeout is None:
+            timeout = self._settings.timeouts.close
         self._closed = True
         for session in list(self._sessions):
             await session.close(timeout=timeout)

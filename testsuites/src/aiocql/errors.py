@@ -18,6 +18,7 @@ __all__ = [
     "RequestTimeout",
     "ResultTooLarge",
     "SessionClosedError",
+    "StreamBusyError",
     "StreamClosedError",
     "error_kind",
 ]
@@ -33,6 +34,11 @@ class SessionClosedError(AiocqlError):
 
 class StreamClosedError(AiocqlError):
     """A row stream was used after ``aclose()`` or after leaving its ``async with`` block."""
+
+
+class StreamBusyError(AiocqlError, RuntimeError):
+    """A second consumer awaited a row stream while another was already waiting for its next
+    page: a stream has one consumer at a time (hand rows to other tasks through a queue)."""
 
 
 class RequestTimeout(AiocqlError, OperationTimedOut, TimeoutError):  # type: ignore[misc]

@@ -87,6 +87,13 @@ class AsyncResult:
         """The driver's ``ResponseFuture`` (already complete) for anything not wrapped here."""
         return self._rf
 
+    async def get_query_trace(self, *, max_wait: float = 2.0) -> Any:
+        """The driver's ``QueryTrace`` of this request (sent with ``trace=True``), or ``None``
+        when it was not traced. The driver reads ``system_traces`` with blocking queries, so
+        this runs in the cluster's executor; it raises the driver's ``TraceUnavailable`` if
+        the trace is still incomplete after ``max_wait`` seconds."""
+        return await self._session._query_trace(self._rf, max_wait)
+
     async def next_page(self, *, timeout: float | None = None) -> AsyncResult | None:
         """Fetch the following page as a fresh request (its own timeout), or ``None``."""
         state = self.paging_state

@@ -23,15 +23,16 @@ from time import perf_counter
 from typing import TYPE_CHECKING, Any
 
 from cassandra.cluster import EXEC_PROFILE_DEFAULT
-from cassandra.query import SimpleStatement
+from cassandra.query import BatchStatement, SimpleStatement
 
 from .blocking import await_concurrent
 from .bridge import LoopBridge
+from .config import Limits, Rate, Settings, Timeouts, resolve
 from .errors import ResultTooLarge, SessionClosedError, error_kind
 from .listeners import RequestEvent, RequestKind, RequestListener
 from .ratelimit import RateLimiter
 from .result import AsyncResult
-from .statements import with_options
+from .statements import batch_is_idempotent, with_options
 from .stats import SessionStats, StatsRecorder
 from .stream import AsyncRowStream, OnPage, StreamCore
 
@@ -97,22 +98,21 @@ class AsyncSession:
         session: Any,
         executor: Executor,
         *,
-        default_timeout: float = 10.0,
-        grace: float = 0.5,
-        max_in_flight: int = 1024,
-        rate_limiter: RateLimiter | None = None,
+        timeouts: Timeouts | None = None,
+        limits: Limits | None = None,
+        rate: Rate | RateLimiter | None = None,
+        settings: Settings | None = None,
         batch_wakeups_per_io_cycle: bool = True,
+        **aliases: Any,
     ) -> None:
-        if not isinstance(max_in_flight, int) or max_in_flight < 1:
-            raise ValueError(f"max_in_flight={max_in_flight!r}: must be an integer >= 1")
-        if not grace >= 0:
-            raise ValueError(f"grace={grace!r}: must be >= 0 seconds")
+        settings = resolve(timeouts, limits, rate, base=settings, **aliases)
         self._session = session
         self._executor = executor
-        self._default_options = CallOptions(default_timeout)
-        self._grace = float(grace)
-        self._max_in_flight = max_in_flight
-        self._limiter = rate_limiter
+        self._settings = settings
+        self._default_options = CallOptions(settings.timeouts.request)
+        self._grace = settings.timeouts.grace
+        self._max_in_flight = settings.limits.max_in_flight
+        self._limiter = settings.rate_limiter
         # the reactor's own timer lets completions wake the loop once per IO cycle
         connection_class = getattr(getattr(session, "cluster", None), "connection_class", None)
         timer = getattr(connection_class, "create_timer", None)
@@ -123,6 +123,7 @@ class AsyncSession:
         self._old_bridges: list[LoopBridge] = []
         self._streams: set[StreamCore] = set()
         self._prepared: dict[tuple[str | None, str], Any] = {}
+        self._prepared_by_id: dict[bytes, Any] = {}  # for batch_is_idempotent
         self._preparing: dict[tuple[str | None, str], ConcurrentFuture[Any]] = {}
         self._closed = False
         self._close_future: ConcurrentFuture[None] | None = None
@@ -147,6 +148,11 @@ class AsyncSession:
     @property
     def default_timeout(self) -> float:
         return self._default_options.timeout
+
+    @property
+    def settings(self) -> Settings:
+        """The wrapper settings this session was opened with."""
+        return self._settings
 
     @property
     def in_flight(self) -> int:
@@ -207,6 +213,8 @@ class AsyncSession:
             raise self._closed_error()
         if self._limiter is not None:
             await self._limiter.acquire()
+            if self._closed:  # closed while this request waited for its turn
+                raise self._closed_error()
         if bridge.in_flight < bridge.max_in_flight:
             bridge.in_flight += 1  # the common case, inlined: a free in-flight slot
         else:
@@ -214,13 +222,20 @@ class AsyncSession:
             if self._closed:
                 bridge.release_slot()
                 raise self._closed_error()
-        req = bridge.start(kind, query, parameters, options, paging_state)
+        req, rf = bridge.start(kind, query, parameters, options, paging_state)
         try:
             rows = await req.fut
         except asyncio.CancelledError:
             bridge.abandon(req)
             raise
-        return AsyncResult(self, rows, req.rf, query, parameters, options)
+        return AsyncResult(self, rows, rf, query, parameters, options)
+
+    def _really_idempotent(self, batch: Any) -> Any:
+        """``batch``, or a copy marked not idempotent when it is marked idempotent but holds
+        something that is not (see ``statements.batch_is_idempotent``)."""
+        if batch.is_idempotent is True and not batch_is_idempotent(batch, self._prepared_by_id):
+            batch, _ = with_options(batch, None, idempotent=False)
+        return batch
 
     def _options(
         self,
@@ -278,6 +293,8 @@ class AsyncSession:
                 idempotent=idempotent,
                 consistency_level=consistency_level,
             )
+        if isinstance(query, BatchStatement):
+            query = self._really_idempotent(query)
         if timeout is None and host is None and custom_payload is None and not trace:
             options = (
                 self._default_options
@@ -301,10 +318,13 @@ class AsyncSession:
         custom_payload: dict[str, bytes] | None = None,
     ) -> AsyncResult:
         """Run a ``BatchStatement`` with the same timeout, error and retry semantics as
-        ``execute``."""
+        ``execute``. A batch counts as idempotent (retried, speculatively executed) only when
+        it is marked so, is not a COUNTER batch, and every statement in it was prepared by
+        this session and marked idempotent; otherwise a copy marked not idempotent is sent."""
         batch, _ = with_options(
             batch, None, idempotent=idempotent, consistency_level=consistency_level
         )
+        batch = self._really_idempotent(batch)
         options = self._options(timeout, execution_profile, None, trace, custom_payload)
         return await self._execute_page("batch", batch, None, options, None)
 
@@ -423,6 +443,8 @@ class AsyncSession:
                 if first_error:
                     return
                 statement, params = items[index]
+                if isinstance(statement, BatchStatement):
+                    statement = self._really_idempotent(statement)
                 try:
                     results[index] = await self._execute_page(
                         "execute", statement, params, options, None
@@ -471,6 +493,7 @@ class AsyncSession:
                 del self._preparing[key]
             raise
         self._prepared[key] = prepared
+        self._prepared_by_id[prepared.query_id] = prepared
         if self._preparing.get(key) is cf:
             del self._preparing[key]
         return prepared
@@ -506,6 +529,12 @@ class AsyncSession:
         stats.latency.record(latency)
         self._emit(kind, "ok", latency, None, what)
         return value
+
+    async def _query_trace(self, rf: Any, max_wait: float) -> Any:
+        # the driver polls the trace tables with up to one full request after max_wait
+        limit = max_wait + self._default_options.timeout + self._grace
+        cf = self._executor.submit(rf.get_query_trace, max_wait)
+        return await await_concurrent(cf, limit, "query trace")
 
     def _emit(
         self, kind: RequestKind, outcome: Any, latency: float, exc: BaseException | None, what: str
@@ -606,9 +635,12 @@ class AsyncSession:
     def _forget_stream(self, core: StreamCore) -> None:
         self._streams.discard(core)
 
-    async def close(self, *, timeout: float = 10.0) -> None:
+    async def close(self, *, timeout: float | None = None) -> None:
         """Fail pending requests and open streams with ``SessionClosedError`` at once, then
-        shut the driver session down (bounded by ``timeout``). Idempotent."""
+        shut the driver session down (bounded by ``timeout``, default ``Timeouts.close``).
+        Idempotent."""
+        if timeout is None:
+            timeout = self._settings.timeouts.close
         if not self._closed:
             self._closed = True
             for core in list(self._streams):

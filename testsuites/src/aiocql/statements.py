@@ -1,17 +1,50 @@
-"""Per-call statement options applied to a *copy*, never to the caller's statement.
+"""Per-call statement options applied to a *copy*, never to the caller's statement, and the
+idempotence a batch really has.
 
 Callers reuse statements across tasks; mutating ``fetch_size`` or ``is_idempotent`` in place
 would leak one call's options into another's.
+
+A ``BatchStatement`` keeps only ``(prepared?, query id or CQL text, values)`` of what was added
+to it, not the statements, so the driver's retry and speculative-execution decisions see only
+the batch's own ``is_idempotent`` flag: a batch marked idempotent that holds a counter update
+or a statement nobody declared idempotent would be sent twice. :func:`batch_is_idempotent`
+looks inside (the entries list is driver-private, so its presence is checked once here;
+without it every batch counts as not idempotent, and tests/unit/aiocql fails).
 """
 
 from __future__ import annotations
 
 import copy
+from collections.abc import Mapping
 from typing import Any
 
-from cassandra.query import BatchStatement, BoundStatement, PreparedStatement, SimpleStatement
+from cassandra.query import (
+    BatchStatement,
+    BatchType,
+    BoundStatement,
+    PreparedStatement,
+    SimpleStatement,
+)
 
-__all__ = ["with_options"]
+__all__ = ["BATCH_ENTRIES_VISIBLE", "batch_is_idempotent", "with_options"]
+
+BATCH_ENTRIES_VISIBLE = "_statements_and_parameters" in vars(BatchStatement)
+"""Whether ``BatchStatement`` still lists its entries in ``_statements_and_parameters``."""
+
+
+def batch_is_idempotent(batch: BatchStatement, prepared: Mapping[bytes, Any]) -> bool:
+    """True only for a batch marked idempotent, not a COUNTER batch, whose every statement was
+    prepared (``prepared`` maps query ids to the ``PreparedStatement``) and marked idempotent
+    on its ``PreparedStatement``. CQL text added to a batch carries no flag: not idempotent."""
+    if batch.is_idempotent is not True or batch.batch_type == BatchType.COUNTER:
+        return False
+    if not BATCH_ENTRIES_VISIBLE:
+        return False
+    for is_prepared, query_id, _ in batch._statements_and_parameters:
+        statement = prepared.get(query_id) if is_prepared else None
+        if statement is None or statement.is_idempotent is not True:
+            return False
+    return True
 
 
 def with_options(

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from time import monotonic
 from typing import TYPE_CHECKING, Any
 
-from .errors import RequestTimeout, StreamClosedError
+from .errors import RequestTimeout, StreamBusyError, StreamClosedError
 from .listeners import RequestKind
 from .result import PageInfo
 
@@ -152,12 +152,14 @@ class StreamCore:
                 last = state is None or (
                     self.max_pages is not None and self.pages_fetched >= self.max_pages
                 )
+                if self.on_page is not None:
+                    # before the page is buffered: if the callback raises, the consumer gets
+                    # its exception in place of this page, after the pages before it
+                    self.on_page(PageInfo(self.pages_fetched, len(rows), self.rows_fetched, state))
                 self.buffer.append((rows, state))
                 self.consumer_waiting = False  # this page is the one it was waiting for
                 if last:
                     self.finished = True
-                if self.on_page is not None:
-                    self.on_page(PageInfo(self.pages_fetched, len(rows), self.rows_fetched, state))
                 self._wake_consumer()
                 if last:
                     return
@@ -195,6 +197,12 @@ class StreamCore:
                 raise error
             if self.finished:
                 return None
+            if self.consumer_waiter is not None:
+                # a second waiter would replace the first one's future and leave it hanging
+                raise StreamBusyError(
+                    "another task is already waiting for this stream's next page: a stream "
+                    "has one consumer at a time (hand its rows to other tasks through a queue)"
+                )
             assert self.loop is not None
             waiter = self.loop.create_future()
             self.consumer_waiter = waiter
