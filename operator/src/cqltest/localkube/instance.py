@@ -320,10 +320,12 @@ def _registry() -> Path:
     followed."""
     base = Path(tempfile.gettempdir()) / f"cqltest-{os.getuid()}"
     path = base / "localkubes"
-    path.mkdir(parents=True, exist_ok=True, mode=0o700)
     for directory in (base, path):
+        directory.mkdir(exist_ok=True, mode=0o700)
         found = directory.lstat()
-        if found.st_uid != os.getuid() or found.st_mode & 0o022 or not stat.S_ISDIR(found.st_mode):
+        # Group-writable is fine for the user's own group (a umask of 002).
+        others = found.st_mode & 0o002 or (found.st_mode & 0o020 and found.st_gid != os.getgid())
+        if found.st_uid != os.getuid() or others or not stat.S_ISDIR(found.st_mode):
             raise SetupError(
                 f"{directory} must be a directory of uid {os.getuid()} that only it can write "
                 f"(it is uid {found.st_uid}'s, mode {stat.filemode(found.st_mode)}): localkube "
