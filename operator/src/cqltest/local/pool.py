@@ -73,6 +73,10 @@ class Entry:
     baseline: dict[str, list[str]] = field(default_factory=dict)
     created: float = 0.0
 
+    def idle(self, now: float, *, dirty: bool) -> None:
+        """Nobody holds the cluster from ``now``; ``dirty``: not reset since its last claim."""
+        self.state, self.claimant, self.dirty, self.idle_since = "idle", None, dirty, now
+
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
@@ -193,10 +197,16 @@ class Pool:
         """The claimant is done and the cluster is reset: it is idle from now."""
         with self._book() as entries:
             entry = _find(entries, ticket.name)
-            entry.state, entry.claimant, entry.dirty = "idle", None, False
-            entry.idle_since, entry.idle_ttl = time.time(), idle_ttl
+            entry.idle(time.time(), dirty=False)
+            entry.idle_ttl = idle_ttl
             doomed = _expire(entries, time.time())
         self._destroy(doomed)
+
+    def abandon(self, ticket: Ticket) -> None:
+        """Give the cluster up unchecked: idle, and reset (or replaced) before its next use."""
+        with self._book() as entries:
+            entry = _find(entries, ticket.name)
+            entry.idle(time.time(), dirty=True)
 
     def forget(self, ticket: Ticket) -> None:
         """Drop the entry (its cluster is destroyed, or never came up)."""
@@ -214,12 +224,17 @@ class Pool:
         return [e.name for e in doomed]
 
     def _destroy(self, doomed: list[Entry]) -> None:
+        for entry in doomed:
+            self.destroy(entry.name)
+
+    def destroy(self, name: str) -> None:
+        """Kill and delete the cluster ``name`` if it is still there (its entry is the
+        caller's business)."""
         from cqltest.local.cluster import LocalCluster
 
-        for entry in doomed:
-            if LocalCluster.exists(entry.name, self.root):
-                with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
-                    LocalCluster.load(entry.name, self.root).destroy()
+        if LocalCluster.exists(name, self.root):
+            with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
+                LocalCluster.load(name, self.root).destroy()
 
 
 def _find(entries: list[Entry], name: str) -> Entry:
@@ -249,7 +264,7 @@ def _expire(entries: list[Entry], now: float) -> list[Entry]:
                 doomed.append(entry)
                 entries.remove(entry)
                 continue
-            entry.state, entry.claimant, entry.dirty, entry.idle_since = "idle", None, True, now
+            entry.idle(now, dirty=True)
         if entry.state == "idle" and now - (entry.idle_since or now) >= entry.idle_ttl:
             doomed.append(entry)
             entries.remove(entry)

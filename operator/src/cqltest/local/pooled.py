@@ -106,15 +106,22 @@ class PooledCluster:
         with self._lock:
             self._ticket, self.name = ticket, ticket.name
         if ticket.warm:
-            cluster = LocalCluster.load(ticket.name, self.pool.root)
-            problem = reset.health_problem(cluster)
-            if problem is None and ticket.dirty:
-                problem = _reset_problem(cluster, ticket.baseline)
+            if not LocalCluster.exists(ticket.name, self.pool.root):
+                problem: str | None = "its directory is gone (cqltest cluster down?)"
+            else:
+                cluster = LocalCluster.load(ticket.name, self.pool.root)
+                try:
+                    problem = reset.health_problem(cluster)
+                    if problem is None and ticket.dirty:
+                        problem = _reset_problem(cluster, ticket.baseline)
+                except BaseException:
+                    self.pool.abandon(ticket)  # the next claim checks (and resets) it again
+                    raise
             if problem is None:
                 on_event(f"claimed warm cluster {ticket.name} from pool {self.pool.name!r}")
             else:
                 on_event(f"pool cluster {ticket.name} is unhealthy ({problem}); replacing it")
-                cluster.destroy()
+                self.pool.destroy(ticket.name)
                 ticket = self.pool.reprovision(ticket)
                 with self._lock:
                     self._ticket, self.name = ticket, ticket.name
