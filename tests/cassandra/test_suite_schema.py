@@ -1,0 +1,21 @@
+"""The ``schema`` suite on the 3-node / 2-DC cluster, where schema agreement, replicas lagging
+behind a change and a replication change are real."""
+
+from __future__ import annotations
+
+import pytest
+from cqltest.local import ClusterInfo, LocalCluster
+from suitekit import failure_summary, run_suite
+
+pytestmark = pytest.mark.cassandra
+
+TESTS = 16
+
+
+def test_schema_suite_passes_on_three_nodes(
+    cluster_multi: tuple[LocalCluster, ClusterInfo],
+) -> None:
+    _, info = cluster_multi
+    result = run_suite("schema", info)
+    assert result["outcome"] == "passed", failure_summary(result)
+    assert result["tests"]["passed"] == result["tests"]["total"] == TESTS, result["tests"]

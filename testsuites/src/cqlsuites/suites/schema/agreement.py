@@ -1,0 +1,46 @@
+"""What every node says about the schema, asked of each node directly."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiocql import AsyncCluster, AsyncResult, AsyncSession
+
+DDL_TIMEOUT = 60.0
+
+
+async def ddl(cql: AsyncSession, statement: str) -> AsyncResult:
+    """Run a schema change and check the driver saw every node agree before it returned."""
+    result = await cql.execute(statement, timeout=DDL_TIMEOUT)
+    agreed = result.response_future.is_schema_agreed
+    assert agreed, f"the nodes did not agree on the schema after: {statement}"
+    return result
+
+
+async def per_node(cql: AsyncSession, query: str, *values: Any) -> dict[str, list[Any]]:
+    """The rows of ``query`` as each node the session connects to answers it (system tables
+    are node-local). DC-aware routing opens no connection to remote datacenters, so their
+    nodes are seen through the gossip of the local ones (see :func:`assert_agreement`)."""
+    answers: dict[str, list[Any]] = {}
+    for host in cql.driver_session.get_pool_state():
+        result = await cql.execute(query, values or None, host=host, timeout=10)
+        answers[str(host.address)] = result.all()
+    assert answers, "the session has no connection to any node"
+    return answers
+
+
+async def assert_agreement(cql: AsyncSession, cluster: AsyncCluster) -> None:
+    """Every node of the cluster reports one schema version, as each reachable node sees it
+    (its own in system.local, its peers' in system.peers_v2)."""
+    own = await per_node(cql, "SELECT schema_version FROM system.local")
+    peers = await per_node(cql, "SELECT peer, schema_version FROM system.peers_v2")
+    versions: dict[str, set[str]] = {}
+    for node, rows in own.items():
+        versions.setdefault(node, set()).add(str(rows[0].schema_version))
+    for rows in peers.values():
+        for row in rows:
+            versions.setdefault(str(row.peer), set()).add(str(row.schema_version))
+    expected = {str(h.address) for h in cluster.metadata.all_hosts()}
+    assert set(versions) == expected, f"versions known for {sorted(versions)}, not {expected}"
+    distinct = set().union(*versions.values())
+    assert len(distinct) == 1, f"nodes report different schema versions: {versions}"
