@@ -32,7 +32,7 @@ async def table(cql: AsyncSession) -> str:
 @pytest.fixture(scope="session")
 async def narrow(cql: AsyncSession, keyspace: str, replicas: Replicas) -> AsyncIterator[str]:
     """A second keyspace with one replica in the local DC, so TWO and THREE cannot be met."""
-    name = f"{keyspace}_narrow"[:48]
+    name = f"{keyspace[:41]}_narrow"  # at most 48 characters, never the suite keyspace
     await cql.execute(f"DROP KEYSPACE IF EXISTS {name}", timeout=DDL_TIMEOUT)
     await cql.execute(keyspace_cql(name, {replicas.local_dc: 1}), timeout=DDL_TIMEOUT)
     await cql.execute(f"CREATE TABLE {name}.kv (k int PRIMARY KEY, v text)", timeout=DDL_TIMEOUT)

@@ -42,7 +42,7 @@ async def single_replica(
     not be told from round robin.
     """
     local = suite_env.local_dc or "datacenter1"
-    name = f"{keyspace}_rf1"[:48]
+    name = f"{keyspace[:44]}_rf1"  # at most 48 characters, never the suite keyspace
     await cql.execute(f"DROP KEYSPACE IF EXISTS {name}", timeout=DDL_TIMEOUT)
     await cql.execute(keyspace_cql(name, {local: 1}), timeout=DDL_TIMEOUT)
     await cql.execute(f"CREATE TABLE {name}.one (k int PRIMARY KEY, v int)", timeout=DDL_TIMEOUT)
