@@ -129,6 +129,8 @@ class SuiteReporter:
         self.termination_log = termination_log
         self.junit_path = junit_path
         self.stats = OpStats()
+        self.extra_metrics: dict[str, Any] = {}
+        """Figures a suite measures itself (``suite_metrics``), merged into ``metrics``."""
         self.started_at = datetime.now(UTC)
         self.outcomes: dict[str, str] = {}
         self.failures: list[dict[str, str]] = []
@@ -187,7 +189,7 @@ class SuiteReporter:
             finished_at=datetime.now(UTC),
             tests=counts,
             failures=self.failures,
-            metrics=self.stats.to_json(),
+            metrics={**self.stats.to_json(), **self.extra_metrics},
             junit_xml="",
         )
         write_atomic(progress_path(self.env.result_path), json.dumps(partial))
@@ -222,7 +224,7 @@ class SuiteReporter:
             finished_at=datetime.now(UTC),
             tests=counts,
             failures=failures,
-            metrics=self.stats.to_json(),
+            metrics={**self.stats.to_json(), **self.extra_metrics},
             junit_xml=_read(self.junit_path),
         )
 
@@ -323,6 +325,13 @@ def suite_params(cqlsuites_reporter: SuiteReporter) -> Mapping[str, Any]:
     Durations are float seconds. A suite without a ``suite.yaml`` gets the params as given.
     """
     return cqlsuites_reporter.params
+
+
+@pytest.fixture(scope="session")
+def suite_metrics(cqlsuites_reporter: SuiteReporter) -> dict[str, Any]:
+    """Where a suite puts figures it measures itself (e.g. ``lostWrites``): they join the
+    result's ``metrics``, next to the request counts, for thresholds and the status."""
+    return cqlsuites_reporter.extra_metrics
 
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")

@@ -20,6 +20,8 @@ _CHECKS: tuple[tuple[str, str, _Getter, bool], ...] = (
     ("maxLatencyMs", "max_latency_ms", lambda m: m.latency_ms.max if m.latency_ms else None, False),
     ("errorRate", "error_rate", lambda m: m.error_rate, False),
     ("minOpsPerSecond", "min_ops_per_second", lambda m: m.ops_per_second, True),
+    ("maxLostWrites", "max_lost_writes", lambda m: m.lost_writes, False),
+    ("maxErrorWindowSeconds", "max_error_window_seconds", lambda m: m.error_window_seconds, False),
 )
 
 

@@ -58,6 +58,20 @@ class Metrics(ResultModel):
     error_rate: float | None = Field(default=None, ge=0)
     latency_ms: Latency | None = None
     errors_by_kind: dict[str, int] = Field(default_factory=dict)
+    acknowledged_writes: int | None = Field(
+        default=None, ge=0, description="resilience: writes the cluster acknowledged."
+    )
+    lost_writes: int | None = Field(
+        default=None, ge=0, description="resilience: acknowledged writes not readable at the end."
+    )
+    error_window_seconds: float | None = Field(
+        default=None, ge=0, description="resilience: from the first failed request to the last."
+    )
+    recovery_seconds: float | None = Field(
+        default=None,
+        ge=0,
+        description="resilience: from the first failed request until throughput was back.",
+    )
 
 
 class SuiteResult(ResultModel):

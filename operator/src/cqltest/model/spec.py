@@ -252,6 +252,12 @@ class Thresholds(CamelModel):
     max_latency_ms: float | None = Field(default=None, ge=0)
     error_rate: float | None = Field(default=None, ge=0, le=1, description="Errors / operations.")
     min_ops_per_second: float | None = Field(default=None, ge=0)
+    max_lost_writes: int | None = Field(
+        default=None, ge=0, description="resilience: acknowledged writes allowed to be lost."
+    )
+    max_error_window_seconds: float | None = Field(
+        default=None, ge=0, description="resilience: longest time requests may keep failing."
+    )
 
 
 class SuiteSpec(CamelModel):
