@@ -161,6 +161,11 @@ def run_client(python: Path, client: str, host: str, port: int, args: argparse.N
     return json.loads(done.stdout)
 
 
+def _git(*args: str) -> str:
+    done = subprocess.run(["git", "-C", str(REPO), *args], capture_output=True, text=True)
+    return done.stdout
+
+
 def spread(values: list[float]) -> float:
     """(max - min) / median of the per-round values: how far one round can be from another."""
     return (max(values) - min(values)) / statistics.median(values) if values else float("nan")
@@ -298,17 +303,15 @@ def main(argv: list[str] | None = None) -> int:
     else:
         with local_cluster(progress, False) as (host, port, _dc, _split):
             figures = run(host, port)
-    commit = subprocess.run(
-        ["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"],
-        capture_output=True,
-        text=True,
-        check=False,
-    ).stdout.strip()
+    commit = _git("rev-parse", "--short", "HEAD").strip()
+    # aiocql is imported from the work tree, which may hold changes not yet committed
+    uncommitted = _git("status", "--porcelain", "--", "testsuites/src/aiocql").split("\n")
     print(
         json.dumps(
             {
                 "environment": {
                     "commit": commit,
+                    "aiocql_uncommitted": [line[3:] for line in uncommitted if line],
                     "python": platform.python_version(),
                     "cpus": os.cpu_count(),
                     "cores": "node and clients share them (not pinned)",
@@ -321,7 +324,12 @@ def main(argv: list[str] | None = None) -> int:
                     f"--ignore-requires-python, running on Python {platform.python_version()}"
                     for pin in venv["installed_with_ignore_requires_python"]
                 ]
-                + [f"{c}: not run: {why}" for c, why in venv["unavailable"].items()],
+                + [f"{c}: not run: {why}" for c, why in venv["unavailable"].items()]
+                + [
+                    "acsylla runs through a small adapter coroutine (bind, execute, selected and "
+                    "streamed rows decoded with as_tuple(), as the driver's row factory decodes "
+                    "them for the other clients)"
+                ],
                 "rounds": args.rounds,
                 "ops_per_client_phase_round": args.ops,
                 "concurrency": args.concurrency,
