@@ -30,6 +30,8 @@ import shutil
 import statistics
 import subprocess
 import sys
+import tracemalloc
+from collections import namedtuple
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -233,6 +235,23 @@ def ratios(report: dict[str, Any], runs: dict[str, list[dict[str, Any]]]) -> dic
     return out
 
 
+def page_mib(page_size: int) -> float:
+    """Python memory of one page of the stream as the driver hands it over (a list of
+    namedtuples of int, int and a 32-character str, each object its own, as decoded), by
+    tracemalloc: the unit of issue #11's "RSS growth <= 2 pages"."""
+    row = namedtuple("row", "p c v")  # the shape of the driver's default row factory
+    tracemalloc.start()
+    before = tracemalloc.get_traced_memory()[0]
+    page = [
+        row(int.from_bytes(i.to_bytes(4, "big"), "big"), i + 1000, (b"x" * 32).decode())
+        for i in range(page_size)
+    ]
+    size = tracemalloc.get_traced_memory()[0] - before
+    tracemalloc.stop()
+    del page
+    return size / 2**20
+
+
 def headline(relative: dict[str, Any]) -> dict[str, Any]:
     """Issue #11's bar: aiocql ahead of both cassandra-driver wrappers on every path, and
     streaming at least as fast as the raw driver's own paging."""
@@ -296,7 +315,13 @@ def main(argv: list[str] | None = None) -> int:
                 )
         report = {client: summarize(results) for client, results in runs.items()}
         relative = ratios(report, runs)
-        return {"headline": headline(relative), "clients": report, "ratio_to_aiocql": relative}
+        page = page_mib(args.page_size)
+        top = headline(relative)
+        top["aiocql_stream_rss_growth_pages"] = (
+            report["aiocql"]["stream"]["peak_rss_growth_mib"] / page
+        )
+        top["page_mib"] = page
+        return {"headline": top, "clients": report, "ratio_to_aiocql": relative}
 
     if args.contact_point:
         figures = run(args.contact_point, args.port)
