@@ -24,15 +24,11 @@ async def test_add_column_while_querying(
         await session.execute(insert, (n % 500, n))
         await session.execute(select, (n % 500,))
 
-    traffic.start(request)
-    try:
-        await traffic.settle(50)
-        async with traffic.change():
-            await ddl(cql, "ALTER TABLE grow ADD extra text")
+    async def add_column() -> None:
+        await ddl(cql, "ALTER TABLE grow ADD extra text")
         await cql.execute("UPDATE grow SET extra = 'x' WHERE k = 0")
-        await traffic.settle(50)
-    finally:
-        await traffic.stop()
+
+    await traffic.around(request, add_column)
     unexpected = traffic.unexpected(_replica_behind)
     assert not unexpected, f"queries failed while a column was added: {unexpected}"
     row = (await cql.execute(select, (0,))).one()
@@ -52,14 +48,7 @@ async def test_drop_column_while_querying(
         await session.execute(insert, (n % 500, n))
         await session.execute(select, (-1,))
 
-    traffic.start(request)
-    try:
-        await traffic.settle(50)
-        async with traffic.change():
-            await ddl(cql, "ALTER TABLE shrink DROP doomed")
-        await traffic.settle(50)
-    finally:
-        await traffic.stop()
+    await traffic.around(request, lambda: ddl(cql, "ALTER TABLE shrink DROP doomed"))
     unexpected = traffic.unexpected(_replica_behind)
     assert not unexpected, f"queries not using the dropped column failed: {unexpected}"
     result = await cql.execute(select, (-1,))
@@ -99,17 +88,12 @@ async def test_drop_and_recreate_table_under_reads(
         row = (await session.execute("SELECT v FROM phoenix WHERE k = 1")).one()
         seen.append(None if row is None else row.v)
 
-    traffic.start(request)
-    try:
-        await traffic.settle(30)
-        async with traffic.change():
-            await ddl(cql, "DROP TABLE phoenix")
-            await asyncio.sleep(0.2)
-            await ddl(cql, "CREATE TABLE phoenix (k int PRIMARY KEY, v text)")
-        after_create = traffic.ok
-        await traffic.settle(30)
-    finally:
-        await traffic.stop()
+    async def drop_and_recreate() -> None:
+        await ddl(cql, "DROP TABLE phoenix")
+        await asyncio.sleep(0.2)
+        await ddl(cql, "CREATE TABLE phoenix (k int PRIMARY KEY, v text)")
+
+    after_create = await traffic.around(request, drop_and_recreate, settle=30)
     unexpected = traffic.unexpected(_table_missing)
     assert not unexpected, f"reads failed other than with 'table does not exist': {unexpected}"
     assert traffic.ok > after_create, "reads did not recover after the table was re-created"
@@ -125,13 +109,8 @@ async def _index_while_writing(cql: AsyncSession, traffic: Traffic, table: str, 
     async def request(session: AsyncSession, n: int) -> None:
         await session.execute(insert, (n, "red" if n % 4 == 0 else "blue"))
 
-    traffic.start(request)
-    try:
-        await traffic.settle(100)
-        await ddl(cql, f"CREATE INDEX IF NOT EXISTS {table}_colour ON {table} (colour){using}")
-        await traffic.settle(100)
-    finally:
-        await traffic.stop()
+    index = f"CREATE INDEX IF NOT EXISTS {table}_colour ON {table} (colour){using}"
+    await traffic.around(request, lambda: ddl(cql, index), settle=100)
     assert not traffic.errors, f"writes failed while the index was built: {traffic.unexpected()}"
     expected = list(range(0, traffic.ok, 4))
     reds: list[int] = []

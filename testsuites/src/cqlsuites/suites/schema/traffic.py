@@ -41,6 +41,22 @@ class Traffic:
                 self.errors.append((loop.time(), exc))
                 await asyncio.sleep(0.01)  # a failing loop must not spin
 
+    async def around(
+        self, request: Request, change: Callable[[], Awaitable[Any]], *, settle: int = 50
+    ) -> int:
+        """Run the loops; once ``settle`` requests succeeded apply ``change`` (a marked schema
+        change), wait for ``settle`` more, stop. Returns the success count right after it."""
+        self.start(request)
+        try:
+            await self.settle(settle)
+            async with self.change():
+                await change()
+            after = self.ok
+            await self.settle(settle)
+        finally:
+            await self.stop()
+        return after
+
     def start(self, request: Request) -> None:
         self._stop.clear()
         self._tasks = [asyncio.create_task(self._loop(request)) for _ in range(self.workers)]
