@@ -295,7 +295,7 @@ class LocalRun:
     def _fault_cluster(self) -> LocalCluster:
         if self._connection is None:
             raise RuntimeError("the cluster is not ready")
-        return find_cluster(self._connection.contact_points, [self.options.cluster_root, None])
+        return find_cluster(self._connection.contact_points)
 
     def teardown_cluster(self) -> None:
         if self._torn_down:

@@ -21,12 +21,11 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from cqltest.engine import FaultObserved
 from cqltest.errors import CqltestError
-from cqltest.local import netfaults
+from cqltest.local import netfaults, state
 from cqltest.local.topology import STORAGE_PORT
 from cqltest.model import FaultSpec, TestRunSpec
 from cqltest.model.faults import NodeRef, Shape, group_nodes, target_nodes
@@ -45,15 +44,19 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def find_cluster(contact_points: Sequence[str], roots: Sequence[Path | None]) -> LocalCluster:
-    """The local cluster holding the first contact point (its run's, a pool's, or a kept one)."""
+def find_cluster(contact_points: Sequence[str]) -> LocalCluster:
+    """The local cluster serving the contact points: its run's, a pool's or a kept one, under any
+    root (subnet claims are machine-wide, so an address names one cluster)."""
     from cqltest.local.cluster import LocalCluster
 
     wanted = set(contact_points)
-    for root in roots:
-        for cluster in LocalCluster.list(root):
-            if wanted & {n.plan.address for n in cluster.state.nodes}:
-                return cluster
+    for directory in state.claimed_cluster_dirs():
+        try:
+            cluster = LocalCluster(directory, state.load(directory))
+        except (CqltestError, ValueError, KeyError, TypeError, OSError):
+            continue  # being created or destroyed right now
+        if wanted & {n.plan.address for n in cluster.state.nodes}:
+            return cluster
     raise CqltestError(
         f"no local cluster of cqltest serves {', '.join(contact_points)}: faults need one "
         "whose processes cqltest controls (cqltest cluster up, or a provisioned one)"

@@ -72,6 +72,10 @@ class Metrics(ResultModel):
         ge=0,
         description="resilience: from the first failed request until throughput was back.",
     )
+    probe_errors_by_kind: dict[str, int] | None = Field(
+        default=None,
+        description="resilience: errors of the probe writes at probeConsistency, by kind.",
+    )
 
 
 class SuiteResult(ResultModel):

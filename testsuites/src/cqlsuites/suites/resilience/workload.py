@@ -110,7 +110,8 @@ class Report:
             "failedReads": self.reads_failed,
             "staleReads": len(self.stale_reads),
             "workloadErrorsByKind": dict(sorted(self.errors_by_kind.items())),
-            "probe": {"ok": self.probe_ok, "errorsByKind": dict(sorted(self.probe_errors.items()))},
+            "probeWrites": self.probe_ok + sum(self.probe_errors.values()),
+            "probeErrorsByKind": dict(sorted(self.probe_errors.items())),
         }
 
     def summary(self) -> str:
@@ -130,7 +131,6 @@ async def prepare(cql: AsyncSession, level: str) -> tuple[Any, Any]:
         "CREATE TABLE IF NOT EXISTS resilience_kv (k bigint PRIMARY KEY, v blob)",
         timeout=DDL_TIMEOUT,
     )
-    await cql.execute("TRUNCATE resilience_kv", timeout=DDL_TIMEOUT)
     write = await cql.prepare("INSERT INTO resilience_kv (k, v) VALUES (?, ?)")
     read = await cql.prepare("SELECT v FROM resilience_kv WHERE k = ?")
     for statement in (write, read):
@@ -143,7 +143,8 @@ async def run(cql: AsyncSession, workload: Workload) -> Report:
     write, read = await prepare(cql, workload.consistency)
     probe = None
     if workload.probe_consistency is not None:
-        probe = await cql.prepare("INSERT INTO resilience_kv (k, v) VALUES (?, ?)")
+        # other text than the workload's write: prepared statements are shared per text
+        probe = await cql.prepare("INSERT INTO resilience_kv (v, k) VALUES (?, ?)")
         probe.consistency_level = ConsistencyLevel.name_to_value[workload.probe_consistency]
     report = Report(workload.consistency)
     start = report.started = time.monotonic()
@@ -186,7 +187,7 @@ async def run(cql: AsyncSession, workload: Workload) -> Report:
         key = -1
         while time.monotonic() < end:
             try:
-                await cql.execute(probe, (key, value_for(key)), timeout=REQUEST_TIMEOUT)
+                await cql.execute(probe, (value_for(key), key), timeout=REQUEST_TIMEOUT)
                 report.probe_ok += 1
             except DRIVER_ERRORS as exc:
                 report.probe_errors[type(exc).__name__] += 1
