@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from aiocql import AsyncCluster, AsyncResult, AsyncSession
 
 DDL_TIMEOUT = 60.0
+AGREEMENT_WAIT = 10.0
+AGREEMENT_TRIES = 20
 
 
 async def ddl(cql: AsyncSession, statement: str) -> AsyncResult:
@@ -31,7 +34,21 @@ async def per_node(cql: AsyncSession, query: str, *values: Any) -> dict[str, lis
 
 async def assert_agreement(cql: AsyncSession, cluster: AsyncCluster) -> None:
     """Every node of the cluster reports one schema version, as each reachable node sees it
-    (its own in system.local, its peers' in system.peers_v2)."""
+    (its own in system.local, its peers' in system.peers_v2).
+
+    Other suites may change their own schema on the same cluster meanwhile, so disagreement
+    is retried for up to 10 s: what must hold is that the nodes converge.
+    """
+    problem = ""
+    for _ in range(AGREEMENT_TRIES):
+        problem = await _disagreement(cql, cluster)
+        if not problem:
+            return
+        await asyncio.sleep(AGREEMENT_WAIT / AGREEMENT_TRIES)
+    raise AssertionError(f"no schema agreement after {AGREEMENT_WAIT:g} s: {problem}")
+
+
+async def _disagreement(cql: AsyncSession, cluster: AsyncCluster) -> str:
     own = await per_node(cql, "SELECT schema_version FROM system.local")
     peers = await per_node(cql, "SELECT peer, schema_version FROM system.peers_v2")
     versions: dict[str, set[str]] = {}
@@ -41,6 +58,8 @@ async def assert_agreement(cql: AsyncSession, cluster: AsyncCluster) -> None:
         for row in rows:
             versions.setdefault(str(row.peer), set()).add(str(row.schema_version))
     expected = {str(h.address) for h in cluster.metadata.all_hosts()}
-    assert set(versions) == expected, f"versions known for {sorted(versions)}, not {expected}"
-    distinct = set().union(*versions.values())
-    assert len(distinct) == 1, f"nodes report different schema versions: {versions}"
+    if set(versions) != expected:
+        return f"versions known for {sorted(versions)}, not for every node {sorted(expected)}"
+    if len(set().union(*versions.values())) != 1:
+        return f"nodes report different schema versions: {versions}"
+    return ""
