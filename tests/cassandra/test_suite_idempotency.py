@@ -8,7 +8,7 @@ from suitekit import failure_summary, run_suite
 
 pytestmark = pytest.mark.cassandra
 
-TESTS = 31
+TESTS = 33
 
 
 def test_idempotency_suite_passes(cluster_single: ClusterInfo) -> None:

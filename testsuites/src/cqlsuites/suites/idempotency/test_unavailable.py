@@ -95,21 +95,35 @@ async def test_unavailable_counter_update_is_not_applied(
 
 
 @pytest.mark.parametrize("batch_type", [BatchType.LOGGED, BatchType.UNLOGGED])
-async def test_unavailable_batch_carries_its_idempotency(
+@pytest.mark.parametrize("holds", ["idempotent statements", "a non-idempotent statement"])
+async def test_unavailable_batch_carries_its_real_idempotency(
     recorded: AsyncSession,
     policy: RecordingRetryPolicy,
     over: OverReplicated,
     batch_type: BatchType,
+    holds: str,
 ) -> None:
-    # its own text: the flag is set on the (cached, shared) prepared statement itself
-    insert = await recorded.prepare(f"INSERT INTO {over.name}.kv (v, k) VALUES (?, ?)")
-    insert.is_idempotent = True
+    # their own texts: the flag is set on the (cached, shared) prepared statements themselves
+    safe = await recorded.prepare(f"INSERT INTO {over.name}.kv (v, k) VALUES (?, ?)")
+    safe.is_idempotent = True
+    unsafe = await recorded.prepare(
+        f"INSERT INTO {over.name}.kv (k, v) VALUES (?, ?) USING TTL 600"
+    )
     batch = BatchStatement(batch_type=batch_type, consistency_level=ALL)
-    batch.add(insert, ("a", 20))
-    batch.add(insert, ("b", 21))
+    batch.add(safe, ("a", 20))
+    if holds == "idempotent statements":
+        batch.add(safe, ("b", 21))
+    else:
+        batch.add(unsafe, (21, "b"))
     batch.is_idempotent = True
     decisions = await _refused(recorded, policy, batch)
     _check(decisions, over)
-    assert all(d.idempotent for d in decisions), (
-        "the batch's idempotent flag did not reach the policy"
+    # a batch is only as idempotent as its least idempotent statement; retrying it otherwise
+    # could apply that statement twice
+    expected = holds == "idempotent statements"
+    seen = {d.idempotent for d in decisions}
+    assert seen == {expected}, (
+        f"a batch marked idempotent holding {holds} reached the retry policy as "
+        f"{'idempotent' if True in seen else 'not idempotent'}"
     )
+    assert batch.is_idempotent is True, "sending the batch changed the caller's flag"
