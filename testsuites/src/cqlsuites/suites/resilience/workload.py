@@ -103,6 +103,7 @@ class Report:
         """The figures the TestRun's thresholds and status read (camelCase, as metrics are)."""
         return {
             "acknowledgedWrites": len(self.acknowledged),
+            "workloadOpsPerSecond": round(self.requests / self.elapsed, 3) if self.elapsed else 0.0,
             "lostWrites": len(self.lost),
             "errorWindowSeconds": round(self.error_window, 3),
             "recoverySeconds": None if self.recovery is None else round(self.recovery, 3),
