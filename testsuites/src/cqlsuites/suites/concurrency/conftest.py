@@ -19,6 +19,14 @@ def _consistency(cql_cluster: AsyncCluster, suite_params: Mapping[str, Any]) -> 
     cql_cluster.driver_cluster.profile_manager.default.consistency_level = level
 
 
+async def prepare_idempotent(cql: AsyncSession, text: str) -> Any:
+    """A prepared statement marked idempotent: every statement of this suite but the counter
+    update can be repeated safely, so a server timeout under load is retried, not failed."""
+    prepared = await cql.prepare(text)
+    prepared.is_idempotent = True
+    return prepared
+
+
 def value_of(key: int) -> str:
     """The value stored under ``key``: derived from it, so any mix-up shows."""
     return f"value-{key}-{key * 7919 % 1000003}"
@@ -32,7 +40,7 @@ async def filled(cql: AsyncSession, suite_params: Mapping[str, Any]) -> int:
         "CREATE TABLE IF NOT EXISTS items (k int PRIMARY KEY, v text, n int)", timeout=DDL
     )
     await cql.execute("CREATE TABLE IF NOT EXISTS written (k int PRIMARY KEY, v text)", timeout=DDL)
-    insert = await cql.prepare("INSERT INTO items (k, v, n) VALUES (?, ?, ?)")
+    insert = await prepare_idempotent(cql, "INSERT INTO items (k, v, n) VALUES (?, ?, ?)")
     await cql.execute_concurrent(
         [(insert, (k, value_of(k), k)) for k in range(rows)], concurrency=64
     )

@@ -12,7 +12,7 @@ from cassandra import ConsistencyLevel
 from cqlsuites.connect import replication_for
 from cqlsuites.env import SuiteEnv
 
-from .conftest import value_of
+from .conftest import prepare_idempotent, value_of
 
 LEVELS = ("ONE", "TWO", "THREE", "QUORUM", "ALL", "LOCAL_ONE", "LOCAL_QUORUM", "EACH_QUORUM")
 PER_LEVEL = 100
@@ -44,8 +44,8 @@ async def test_concurrent_writes_and_reads_at_level(
         "CREATE TABLE IF NOT EXISTS levels (level text, k int, v text, PRIMARY KEY (level, k))",
         timeout=60,
     )
-    insert = await cql.prepare("INSERT INTO levels (level, k, v) VALUES (?, ?, ?)")
-    select = await cql.prepare("SELECT v FROM levels WHERE level = ? AND k = ?")
+    insert = await prepare_idempotent(cql, "INSERT INTO levels (level, k, v) VALUES (?, ?, ?)")
+    select = await prepare_idempotent(cql, "SELECT v FROM levels WHERE level = ? AND k = ?")
     await asyncio.gather(
         *(
             cql.execute(insert, (level, k, value_of(k)), consistency_level=cl)
