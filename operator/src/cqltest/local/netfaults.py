@@ -21,6 +21,7 @@ import os
 import re
 import shutil
 import subprocess
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -175,25 +176,37 @@ def remove_cluster(subnet: int) -> None:
     _remove_cgroups(subnet)
 
 
-def _remove_cgroups(subnet: int) -> None:
+def _remove_cgroups(subnet: int, wait: float = 3.0) -> None:
     try:
         base = _cluster_cgroup(subnet)
     except SetupError:
         return
-    if not base.is_dir():
-        return
-    for group in [p for p in base.iterdir() if p.is_dir()] + [base]:
-        with contextlib.suppress(OSError):  # a live process keeps its cgroup busy
-            os.rmdir(group)  # cgroups are removed with rmdir, never rmtree
+    deadline = time.monotonic() + wait
+    while base.is_dir():
+        for group in [p for p in base.iterdir() if p.is_dir()] + [base]:
+            with contextlib.suppress(OSError):  # a process still exiting keeps its cgroup busy
+                os.rmdir(group)  # cgroups are removed with rmdir, never rmtree
+        if not base.is_dir() or time.monotonic() >= deadline:
+            return
+        time.sleep(0.1)
 
 
 def reap(live_subnets: Iterable[int]) -> list[str]:
-    """Delete every partition table whose cluster is gone; the tables removed are returned."""
-    live = {table_name(s) for s in live_subnets}
+    """Delete every partition table and cgroup whose cluster is gone; the tables are returned."""
+    live = set(live_subnets)
     reaped = []
     for table in tables():
-        if table not in live:
+        subnet = int(table[len(PREFIX) :])
+        if subnet not in live:
             _nft("delete", "table", FAMILY, table, check=False)
             reaped.append(table)
-            _remove_cgroups(int(table[len(PREFIX) :]))
+    try:
+        groups = cgroup2_root() / "cqltest"
+    except SetupError:
+        return reaped
+    if groups.is_dir():
+        for group in groups.iterdir():
+            number = group.name[len(PREFIX) :]
+            if group.name.startswith(PREFIX) and number.isdigit() and int(number) not in live:
+                _remove_cgroups(int(number), wait=0)
     return reaped
