@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from aiocql import AsyncCluster, AsyncSession
-from cassandra import ConsistencyLevel
+from cassandra import ConsistencyLevel, WriteTimeout, WriteType
 from cassandra.query import PreparedStatement
 
 from cqlsuites.env import SuiteEnv
@@ -134,6 +134,29 @@ async def test_local_quorum_write_reaches_the_other_dc(
         )
 
 
+async def _insert_if_absent(
+    session: AsyncSession, insert: PreparedStatement, key: str, value: int, serial: int
+) -> bool:
+    """Whether ``value`` won the conditional insert of ``key``.
+
+    A CAS write timeout leaves the outcome unknown; the documented way to learn it is a read
+    at the serial level, which completes or rolls back the pending Paxos round first.
+    """
+    statement = insert.bind((key, value))
+    statement.serial_consistency_level = serial
+    try:
+        return bool((await session.execute(statement)).one().applied)
+    except WriteTimeout as exc:
+        if exc.write_type != WriteType.CAS:
+            raise
+    row = (
+        await session.execute(
+            "SELECT v FROM kv WHERE k = %s", (key,), consistency_level=serial, timeout=30
+        )
+    ).one()
+    return row is not None and row.v == value
+
+
 @pytest.mark.parametrize("level", ["SERIAL", "LOCAL_SERIAL"])
 async def test_conditional_write_from_the_second_dc(
     sessions: Mapping[str, AsyncSession], datacenters: list[str], table: str, level: str
@@ -142,15 +165,11 @@ async def test_conditional_write_from_the_second_dc(
     serial = CL.name_to_value[level]
     key = f"lwt-{level}-{uuid.uuid4()}"
     insert = await session.prepare(f"INSERT INTO {table} (k, v) VALUES (?, ?) IF NOT EXISTS")
-    outcomes = []
-    for value in (1, 2):
-        statement = insert.bind((key, value))
-        statement.serial_consistency_level = serial
-        outcomes.append((await session.execute(statement)).one().applied)
+    outcomes = [await _insert_if_absent(session, insert, key, value, serial) for value in (1, 2)]
     assert outcomes == [True, False], f"IF NOT EXISTS at {level} applied {outcomes}"
     row = (
         await sessions[datacenters[0]].execute(
-            f"SELECT v FROM {table} WHERE k = %s", (key,), consistency_level=CL.SERIAL
+            f"SELECT v FROM {table} WHERE k = %s", (key,), consistency_level=CL.SERIAL, timeout=30
         )
     ).one()
     assert row is not None
