@@ -17,6 +17,7 @@ from cqlsuites import connect
 from cqlsuites.env import SuiteEnv
 
 DDL = 60.0
+_NOT_DETAILS = frozenset({"consistency", "retry_num", "error"})
 DECISIONS = {
     RetryPolicy.RETRY: "RETRY",
     RetryPolicy.RETHROW: "RETHROW",
@@ -41,66 +42,43 @@ class Decision:
 
 
 class RecordingRetryPolicy(IdempotentRetryPolicy):
-    """aiocql's policy, unchanged, with each decision appended to ``decisions``."""
+    """aiocql's policy, unchanged, with each decision appended to ``decisions``.
+
+    The driver passes everything but the statement by keyword (``retry_num``, and the error's
+    ``info``: ``required_replicas``, ``write_type``...), and so do the tests; those keywords
+    become the decision's details.
+    """
 
     def __init__(self) -> None:
         super().__init__()
         self.decisions: list[Decision] = []
 
-    def _record(self, event: str, query: Any, retry_num: int, out: Any, **details: Any) -> Any:
-        self.decisions.append(
-            Decision(event, query, retry_num, DECISIONS[out[0]], tuple(sorted(details.items())))
-        )
+    def _record(self, event: str, query: Any, out: Any, info: dict[str, Any]) -> Any:
+        if "retry_num" not in info:
+            raise TypeError(f"{event}: pass the policy's arguments by keyword to record them")
+        details = tuple(sorted((k, v) for k, v in info.items() if k not in _NOT_DETAILS))
+        self.decisions.append(Decision(event, query, info["retry_num"], DECISIONS[out[0]], details))
         return out
 
-    def on_read_timeout(
-        self,
-        query: Any,
-        consistency: int,
-        required_responses: int,
-        received_responses: int,
-        data_retrieved: bool,
-        retry_num: int,
-    ) -> Any:
-        out = super().on_read_timeout(
-            query, consistency, required_responses, received_responses, data_retrieved, retry_num
-        )
-        return self._record("read_timeout", query, retry_num, out)
-
-    def on_write_timeout(
-        self,
-        query: Any,
-        consistency: int,
-        write_type: int,
-        required_responses: int,
-        received_responses: int,
-        retry_num: int,
-    ) -> Any:
-        out = super().on_write_timeout(
-            query, consistency, write_type, required_responses, received_responses, retry_num
-        )
-        return self._record("write_timeout", query, retry_num, out, write_type=write_type)
-
-    def on_unavailable(
-        self,
-        query: Any,
-        consistency: int,
-        required_replicas: int,
-        alive_replicas: int,
-        retry_num: int,
-    ) -> Any:
-        out = super().on_unavailable(
-            query, consistency, required_replicas, alive_replicas, retry_num
-        )
+    def on_read_timeout(self, query: Any, *args: Any, **info: Any) -> Any:
         return self._record(
-            "unavailable", query, retry_num, out, required=required_replicas, alive=alive_replicas
+            "read_timeout", query, super().on_read_timeout(query, *args, **info), info
         )
 
-    def on_request_error(
-        self, query: Any, consistency: int, error: BaseException, retry_num: int
-    ) -> Any:
-        out = super().on_request_error(query, consistency, error, retry_num)
-        return self._record("request_error", query, retry_num, out)
+    def on_write_timeout(self, query: Any, *args: Any, **info: Any) -> Any:
+        return self._record(
+            "write_timeout", query, super().on_write_timeout(query, *args, **info), info
+        )
+
+    def on_unavailable(self, query: Any, *args: Any, **info: Any) -> Any:
+        return self._record(
+            "unavailable", query, super().on_unavailable(query, *args, **info), info
+        )
+
+    def on_request_error(self, query: Any, *args: Any, **info: Any) -> Any:
+        return self._record(
+            "request_error", query, super().on_request_error(query, *args, **info), info
+        )
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -79,13 +79,27 @@ async def test_write_timeout_decision(
     expected: str,
 ) -> None:
     statement = await _statement(cql, kind, idempotent)
-    policy.on_write_timeout(statement, ONE, write_type, 1, 0, retry_num=0)
+    policy.on_write_timeout(
+        statement,
+        consistency=ONE,
+        write_type=write_type,
+        required_responses=1,
+        received_responses=0,
+        retry_num=0,
+    )
     decision = policy.decisions[-1]
     assert decision.decision == expected, (
         f"a write timeout ({WriteType.value_to_name[write_type]}) of a "
         f"{'' if idempotent else 'non-'}idempotent {kind} was answered {decision.decision}"
     )
-    policy.on_write_timeout(statement, ONE, write_type, 1, 0, retry_num=1)
+    policy.on_write_timeout(
+        statement,
+        consistency=ONE,
+        write_type=write_type,
+        required_responses=1,
+        received_responses=0,
+        retry_num=1,
+    )
     assert policy.decisions[-1].decision == "RETHROW", "retried beyond max_retries"
 
 
@@ -103,7 +117,9 @@ async def test_request_error_decision(
     cql: AsyncSession, policy: RecordingRetryPolicy, kind: str, idempotent: bool, expected: str
 ) -> None:
     statement = await _statement(cql, kind, idempotent)
-    policy.on_request_error(statement, ONE, OperationTimedOut("connection lost"), retry_num=0)
+    policy.on_request_error(
+        statement, consistency=ONE, error=OperationTimedOut("connection lost"), retry_num=0
+    )
     assert policy.decisions[-1].decision == expected, (
         f"a lost request of a {'' if idempotent else 'non-'}idempotent {kind} was answered "
         f"{policy.decisions[-1].decision}"
@@ -122,5 +138,12 @@ async def test_read_timeout_decision(
     cql: AsyncSession, policy: RecordingRetryPolicy, received: int, data: bool, expected: str
 ) -> None:
     select = (await cql.prepare("SELECT v FROM kv WHERE k = ?")).bind((1,))
-    policy.on_read_timeout(select, ONE, 1, received, data, retry_num=0)
+    policy.on_read_timeout(
+        select,
+        consistency=ONE,
+        required_responses=1,
+        received_responses=received,
+        data_retrieved=data,
+        retry_num=0,
+    )
     assert policy.decisions[-1].decision == expected

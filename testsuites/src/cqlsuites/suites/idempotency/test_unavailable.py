@@ -41,7 +41,8 @@ def _check(decisions: list[Decision], over: OverReplicated) -> None:
     assert decisions, "the server's Unavailable never reached the retry policy"
     first = decisions[0]
     assert (first.event, first.retry_num, first.decision) == ("unavailable", 0, "RETRY_NEXT_HOST")
-    assert dict(first.details) == {"required": over.declared, "alive": over.nodes}, (
+    counts = {"required_replicas": over.declared, "alive_replicas": over.nodes}
+    assert dict(first.details) == counts, (
         f"Unavailable reported {dict(first.details)}; the keyspace declares {over.declared} "
         f"replicas on {over.nodes} node(s)"
     )
