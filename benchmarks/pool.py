@@ -5,7 +5,8 @@ For 1 node and for 3 nodes over 2 datacenters, in one run and each under its own
   start, wait until every node answers CQL and sees its peers UP, record the reset baseline);
 - then ``rounds`` times: a run's work is simulated (a keyspace with a table and a row),
   the cluster is released (``reset_seconds``: faults healed, every node UP, the keyspace
-  dropped) and claimed again (``warm_claim_seconds``: the health check of every node);
+  dropped; ``reset_steps_seconds`` splits it) and claimed again (``warm_claim_seconds``: the
+  health check of every node);
 - ``warm_seconds`` = reset + warm claim (the median round): what reuse costs per run instead of
   ``cold_seconds``; ``speedup`` = cold / warm.
 
@@ -17,6 +18,7 @@ Usage: ``python benchmarks/pool.py [--rounds N] [--only 1_node|3_nodes_2_dcs]``.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import statistics
 import sys
@@ -55,9 +57,17 @@ def _spec(datacenters: list[dict[str, Any]]) -> ClusterSpec:
 
 def _litter(connection: Connection, round_no: int) -> None:
     """What a suite leaves behind for the reset to drop."""
-    cluster = Cluster(list(connection.contact_points), port=connection.port)
+    # generous timeouts: the benchmark shares the machine, and a slow answer is not a failure
+    cluster = Cluster(
+        list(connection.contact_points),
+        port=connection.port,
+        connect_timeout=30,
+        control_connection_timeout=30,
+        schema_metadata_enabled=False,
+    )
     try:
         session = cluster.connect()
+        session.default_timeout = 60
         dcs = ", ".join(f"'{dc}': 1" for dc in connection.topology)
         session.execute(
             f"CREATE KEYSPACE bench{round_no} WITH replication = "
@@ -67,6 +77,20 @@ def _litter(connection: Connection, round_no: int) -> None:
         session.execute(f"INSERT INTO bench{round_no}.t (k, v) VALUES (1, 'x')")
     finally:
         cluster.shutdown()
+
+
+def _mark(marks: dict[str, float], step: str) -> None:
+    marks[step] = time.monotonic()
+
+
+def _steps(started: float, marks: dict[str, float]) -> dict[str, float]:
+    """Seconds each reset step took (healing faults, nodes UP, dropping what suites made)."""
+    names = {"faults healed": "heal", "every node UP": "nodes_up"}
+    durations, previous = {}, started
+    for step, at in sorted(marks.items(), key=lambda item: item[1]):
+        durations[names.get(step, "drop")] = round(at - previous, 2)
+        previous = at
+    return durations
 
 
 def measure(shape: str, rounds: int) -> dict[str, Any]:
@@ -80,12 +104,15 @@ def measure(shape: str, rounds: int) -> dict[str, Any]:
             cold = time.monotonic() - started
             assert handle.claimed_warm is False
             name = handle.name
-            resets, claims = [], []
+            resets, claims, steps = [], [], []
             for round_no in range(1, rounds + 1):
                 _litter(connection, round_no)
                 started = time.monotonic()
+                marks: dict[str, float] = {}
+                handle.on_reset = functools.partial(_mark, marks)
                 handle.teardown()  # what the end of a run does: reset and release
                 resets.append(time.monotonic() - started)
+                steps.append(_steps(started, marks))
                 handle = PooledCluster(spec, f"bench-{round_no}", root)
                 started = time.monotonic()
                 connection = handle.start(600, on_event=lambda message: None)
@@ -101,6 +128,7 @@ def measure(shape: str, rounds: int) -> dict[str, Any]:
     return {
         "cold_seconds": round(cold, 2),
         "reset_seconds": [round(s, 2) for s in resets],
+        "reset_steps_seconds": steps,
         "warm_claim_seconds": [round(s, 2) for s in claims],
         "warm_seconds": round(warm, 2),
         "speedup": round(cold / warm, 1),

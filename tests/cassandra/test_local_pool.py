@@ -39,8 +39,15 @@ import os
 from cassandra.cluster import Cluster
 from cassandra.auth import PlainTextAuthProvider
 auth = PlainTextAuthProvider(os.environ["CQLTEST_USERNAME"], os.environ["CQLTEST_PASSWORD"])
-cluster = Cluster(os.environ["CQLTEST_CONTACT_POINTS"].split(","), auth_provider=auth)
+cluster = Cluster(
+    os.environ["CQLTEST_CONTACT_POINTS"].split(","),
+    auth_provider=auth,
+    connect_timeout=30,
+    control_connection_timeout=30,
+    schema_metadata_enabled=False,
+)
 session = cluster.connect()
+session.default_timeout = 60
 rows = session.execute("SELECT keyspace_name FROM system_schema.keyspaces")
 keyspaces = {r.keyspace_name for r in rows}
 roles = {r.role for r in session.execute("SELECT role FROM system_auth.roles")}
@@ -91,7 +98,14 @@ def _spec(**policy: Any) -> ClusterSpec:
 def _session(connection: Connection) -> Cluster:
     assert connection.username is not None
     auth = PlainTextAuthProvider(connection.username, connection.password or "")
-    return Cluster(list(connection.contact_points), port=connection.port, auth_provider=auth)
+    return Cluster(
+        list(connection.contact_points),
+        port=connection.port,
+        auth_provider=auth,
+        connect_timeout=30,
+        control_connection_timeout=30,
+        schema_metadata_enabled=False,
+    )
 
 
 def _keyspaces(connection: Connection) -> set[str]:
@@ -197,7 +211,9 @@ doc = {
 handle = PooledCluster(parse_testrun(doc).spec.cluster, "doomed", Path(sys.argv[1]))
 connection = handle.start(120, print)
 auth = PlainTextAuthProvider(connection.username, connection.password)
-cluster = Cluster(list(connection.contact_points), auth_provider=auth)
+cluster = Cluster(
+    list(connection.contact_points), auth_provider=auth, control_connection_timeout=30
+)
 cluster.connect().execute(
     "CREATE KEYSPACE doomed WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}"
 )

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
+from collections.abc import Callable
 from dataclasses import asdict, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -90,6 +91,8 @@ class PooledCluster:
         self._cancelled = False
         self._ready = False
         self._released = False
+        #: ``on_reset(step)``: the reset's progress when the cluster is given back.
+        self.on_reset: Callable[[str], None] | None = None
 
     def start(self, timeout: float, on_event: EventCallback) -> Connection:
         from cqltest.local import LocalCluster, reset
@@ -176,7 +179,7 @@ class PooledCluster:
                 return
             self._released = True
             ticket, cluster = self._ticket, self._cluster
-        problem = _reset_problem(cluster, ticket.baseline)
+        problem = _reset_problem(cluster, ticket.baseline, self.on_reset)
         if problem is None:
             self.pool.release(ticket, self.limits.idle_ttl)
         else:
@@ -184,12 +187,16 @@ class PooledCluster:
             self.pool.forget(ticket)
 
 
-def _reset_problem(cluster: LocalCluster, kept: dict[str, list[str]]) -> str | None:
+def _reset_problem(
+    cluster: LocalCluster,
+    kept: dict[str, list[str]],
+    on_event: Callable[[str], None] | None = None,
+) -> str | None:
     from cqltest.errors import CqltestError
     from cqltest.local import reset
 
     try:
-        reset.reset(cluster, kept)
+        reset.reset(cluster, kept, on_event=on_event)
     except (CqltestError, OSError) as exc:
         return f"reset failed: {exc}"
     except Exception as exc:  # the driver's errors: the cluster is not fit to hand out

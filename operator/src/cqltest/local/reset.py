@@ -4,19 +4,22 @@ The pool (:mod:`cqltest.local.pooled`) resets a cluster when a run releases it a
 claimant died holding it, before handing it out again. A reset that fails makes the pool destroy
 the cluster rather than hand out something half-clean.
 
-Fault injection extends the first step: register a healer with :func:`on_heal` (for example
-removing a cluster's network partition rules); every registered healer runs, in order, before the
-nodes are started. :func:`heal_faults` itself only undoes what is visible in the processes
-(paused nodes resume, stopped or killed ones start again in the next step).
+:func:`heal_faults` removes the cluster's network partition rules (``netfaults``) and resumes
+paused nodes; stopped or killed ones start again in the next step. Fault kinds that leave other
+traces extend it: register a healer with :func:`on_heal`; every registered healer runs, in order,
+before the nodes are started.
 """
 
 from __future__ import annotations
 
+import contextlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+
+from cassandra.cluster import Session
 
 from cqltest.errors import ClusterError
-from cqltest.local import nodes, probe
+from cqltest.local import netfaults, nodes, probe
 from cqltest.local.cluster import LocalCluster
 from cqltest.local.readiness import wait_ready
 
@@ -45,7 +48,9 @@ def on_heal(healer: Healer) -> Healer:
 
 
 def heal_faults(cluster: LocalCluster) -> None:
-    """Undo every fault on ``cluster``: the registered healers, then resume paused nodes."""
+    """Undo every fault on ``cluster``: its partition rules go, the registered healers run,
+    paused nodes resume."""
+    netfaults.remove_cluster(cluster.state.subnet)
     for healer in _healers:
         healer(cluster)
     for address, status in cluster.status().items():
@@ -55,7 +60,8 @@ def heal_faults(cluster: LocalCluster) -> None:
 
 def baseline(cluster: LocalCluster) -> dict[str, list[str]]:
     """The keyspaces and roles of a new cluster: what a reset keeps."""
-    keyspaces, roles = _schema(cluster)
+    with _session(cluster) as session:
+        keyspaces, roles = _schema(cluster, session)
     return {"keyspaces": sorted(keyspaces), "roles": sorted(roles)}
 
 
@@ -73,42 +79,55 @@ def health_problem(cluster: LocalCluster, timeout: float = 20.0) -> str | None:
     return None
 
 
-def reset(cluster: LocalCluster, kept: dict[str, list[str]], timeout: float = 120.0) -> None:
-    """Heal faults, bring every node UP and drop the keyspaces and roles not in ``kept``."""
+def reset(
+    cluster: LocalCluster,
+    kept: dict[str, list[str]],
+    timeout: float = 120.0,
+    on_event: Callable[[str], None] | None = None,
+) -> None:
+    """Heal faults, bring every node UP and drop the keyspaces and roles not in ``kept``;
+    ``on_event`` hears when each step is done."""
+    say = on_event or (lambda message: None)
     heal_faults(cluster)
+    say("faults healed")
     cluster.start(timeout=timeout)
-    keyspaces, roles = _schema(cluster)
-    keep_keyspaces = SYSTEM_KEYSPACES | set(kept.get("keyspaces", []))
-    keep_roles = set(kept.get("roles", [])) | {cluster.state.username or ""}
-    drops = [f"DROP KEYSPACE IF EXISTS {_quote(k)}" for k in sorted(keyspaces - keep_keyspaces)]
-    drops += [f"DROP ROLE IF EXISTS {_quote(r)}" for r in sorted(roles - keep_roles)]
-    if not drops:
-        return
-    session_cluster, session = cluster.connect(cluster.state.nodes[0].plan.address, cluster.login())
-    try:
-        for statement in drops:
-            session.execute(statement, timeout=60)
-    finally:
-        session_cluster.shutdown()
+    say("every node UP")
+    with _session(cluster) as session:
+        keyspaces, roles = _schema(cluster, session)
+        keep_keyspaces = SYSTEM_KEYSPACES | set(kept.get("keyspaces", []))
+        keep_roles = set(kept.get("roles", [])) | {cluster.state.username or ""}
+        dropped = sorted(keyspaces - keep_keyspaces)
+        for keyspace in dropped:
+            session.execute(f"DROP KEYSPACE IF EXISTS {_quote(keyspace)}", timeout=60)
+        for role in sorted(roles - keep_roles):
+            session.execute(f"DROP ROLE IF EXISTS {_quote(role)}", timeout=60)
+    say(f"dropped {len(dropped)} keyspaces and {len(roles - keep_roles)} roles")
 
 
-def _schema(cluster: LocalCluster) -> tuple[set[str], set[str]]:
+@contextlib.contextmanager
+def _session(cluster: LocalCluster) -> Iterator[Session]:
+    """A superuser session on a running node of ``cluster``."""
     first = next(
         (n.plan.address for n in cluster.state.nodes if cluster.is_running(n)),
         cluster.state.nodes[0].plan.address,
     )
     if not nodes.port_open(first, cluster.info().port):
         raise ClusterError(f"cluster {cluster.name!r}: {first} does not answer CQL")
-    session_cluster, session = cluster.connect(first, cluster.login())
+    driver, session = cluster.connect(first, cluster.login())
     try:
-        keyspaces = {
-            row.keyspace_name
-            for row in session.execute("SELECT keyspace_name FROM system_schema.keyspaces")
-        }
-        roles = {row.role for row in session.execute("SELECT role FROM system_auth.roles")}
+        yield session
     finally:
-        session_cluster.shutdown()
-    return keyspaces, roles
+        driver.shutdown()
+
+
+def _schema(cluster: LocalCluster, session: Session) -> tuple[set[str], set[str]]:
+    rows = session.execute("SELECT keyspace_name FROM system_schema.keyspaces")
+    keyspaces = {row.keyspace_name for row in rows}
+    if not cluster.state.spec.authentication:
+        # every client is anonymous, and anonymous clients cannot create roles; system_auth
+        # may not even be readable yet on a node just started
+        return keyspaces, set()
+    return keyspaces, {row.role for row in session.execute("SELECT role FROM system_auth.roles")}
 
 
 def _quote(name: str) -> str:
