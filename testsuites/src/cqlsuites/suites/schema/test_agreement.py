@@ -10,16 +10,12 @@ from cassandra import AlreadyExists, InvalidRequest
 from .agreement import assert_agreement, ddl, per_node
 
 
-async def test_every_node_reports_the_same_schema_version(
-    cql: AsyncSession, cql_cluster: AsyncCluster
-) -> None:
+async def test_every_node_reports_the_same_schema_version(cql: AsyncSession) -> None:
     await ddl(cql, "CREATE TABLE IF NOT EXISTS agreed (k int PRIMARY KEY, v text)")
-    await assert_agreement(cql, cql_cluster)
+    await assert_agreement(cql)
 
 
-async def test_new_table_is_defined_on_every_node(
-    cql: AsyncSession, cql_cluster: AsyncCluster, keyspace: str
-) -> None:
+async def test_new_table_is_defined_on_every_node(cql: AsyncSession, keyspace: str) -> None:
     await ddl(cql, "CREATE TABLE IF NOT EXISTS visible (k int PRIMARY KEY, a int, b text)")
     columns = await per_node(
         cql,
@@ -42,9 +38,7 @@ async def test_driver_metadata_follows_changes(
     assert "tracked" not in cql_cluster.metadata.keyspaces[keyspace].tables
 
 
-async def test_table_options_change_on_every_node(
-    cql: AsyncSession, cql_cluster: AsyncCluster, keyspace: str
-) -> None:
+async def test_table_options_change_on_every_node(cql: AsyncSession, keyspace: str) -> None:
     await ddl(cql, "CREATE TABLE IF NOT EXISTS tuned (k int PRIMARY KEY)")
     await ddl(cql, "ALTER TABLE tuned WITH gc_grace_seconds = 3600 AND comment = 'tuned'")
     options = await per_node(
@@ -91,9 +85,7 @@ async def test_rename_clustering_column(cql: AsyncSession) -> None:
         await cql.execute("SELECT c FROM renamed WHERE p = 1")
 
 
-async def test_schema_version_moves_with_each_change(
-    cql: AsyncSession, cql_cluster: AsyncCluster
-) -> None:
+async def test_schema_version_moves_with_each_change(cql: AsyncSession) -> None:
     await ddl(cql, "CREATE TABLE IF NOT EXISTS versioned (k int PRIMARY KEY)")
     query = "SELECT schema_version FROM system.local"
     before = {n: rows[0].schema_version for n, rows in (await per_node(cql, query)).items()}
@@ -102,7 +94,7 @@ async def test_schema_version_moves_with_each_change(
     assert not set(before.values()) & set(after.values()), (
         f"the schema version did not change with ALTER TABLE: {before} -> {after}"
     )
-    await assert_agreement(cql, cql_cluster)
+    await assert_agreement(cql)
 
 
 async def test_new_table_usable_from_another_session(

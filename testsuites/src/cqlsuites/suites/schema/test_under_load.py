@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from aiocql import AsyncCluster, AsyncSession
+from aiocql import AsyncSession
 from cassandra import InvalidRequest, ReadFailure
 from cassandra.protocol import ServerError
 
@@ -13,9 +13,7 @@ from .agreement import assert_agreement, ddl
 from .traffic import Traffic
 
 
-async def test_add_column_while_querying(
-    cql: AsyncSession, cql_cluster: AsyncCluster, traffic: Traffic
-) -> None:
+async def test_add_column_while_querying(cql: AsyncSession, traffic: Traffic) -> None:
     await ddl(cql, "CREATE TABLE IF NOT EXISTS grow (k int PRIMARY KEY, a int)")
     insert = await cql.prepare("INSERT INTO grow (k, a) VALUES (?, ?)")
     select = await cql.prepare("SELECT * FROM grow WHERE k = ?")
@@ -33,12 +31,10 @@ async def test_add_column_while_querying(
     assert not unexpected, f"queries failed while a column was added: {unexpected}"
     row = (await cql.execute(select, (0,))).one()
     assert row.extra == "x", f"the running prepared SELECT * does not show the new column: {row}"
-    await assert_agreement(cql, cql_cluster)
+    await assert_agreement(cql)
 
 
-async def test_drop_column_while_querying(
-    cql: AsyncSession, cql_cluster: AsyncCluster, traffic: Traffic
-) -> None:
+async def test_drop_column_while_querying(cql: AsyncSession, traffic: Traffic) -> None:
     await ddl(cql, "CREATE TABLE IF NOT EXISTS shrink (k int PRIMARY KEY, a int, doomed text)")
     await cql.execute("INSERT INTO shrink (k, a, doomed) VALUES (-1, 0, 'gone soon')")
     insert = await cql.prepare("INSERT INTO shrink (k, a) VALUES (?, ?)")
@@ -53,7 +49,7 @@ async def test_drop_column_while_querying(
     assert not unexpected, f"queries not using the dropped column failed: {unexpected}"
     result = await cql.execute(select, (-1,))
     assert result.column_names == ["k", "a"], f"SELECT * still shows {result.column_names}"
-    await assert_agreement(cql, cql_cluster)
+    await assert_agreement(cql)
 
 
 def _replica_behind(exc: BaseException) -> bool:
@@ -76,9 +72,7 @@ def _table_missing(exc: BaseException) -> bool:
     )
 
 
-async def test_drop_and_recreate_table_under_reads(
-    cql: AsyncSession, cql_cluster: AsyncCluster, traffic: Traffic
-) -> None:
+async def test_drop_and_recreate_table_under_reads(cql: AsyncSession, traffic: Traffic) -> None:
     await ddl(cql, "DROP TABLE IF EXISTS phoenix")
     await ddl(cql, "CREATE TABLE phoenix (k int PRIMARY KEY, v text)")
     await cql.execute("INSERT INTO phoenix (k, v) VALUES (1, 'first life')")
@@ -99,7 +93,7 @@ async def test_drop_and_recreate_table_under_reads(
     assert traffic.ok > after_create, "reads did not recover after the table was re-created"
     assert seen[-1] is None, f"the re-created table returned the old row {seen[-1]!r}"
     assert "first life" in seen, "no read saw the row before the drop"
-    await assert_agreement(cql, cql_cluster)
+    await assert_agreement(cql)
 
 
 async def _index_while_writing(cql: AsyncSession, traffic: Traffic, table: str, using: str) -> None:
