@@ -188,8 +188,9 @@ def test_manifest_error_is_input_error_with_exit_code_2() -> None:
         (
             {"suites": [{"name": "smoke", "thresholds": {"p99": 5}}]},
             "spec.suites[0].thresholds.p99",
-            'unknown field "p99"; allowed fields: errorRate, maxLatencyMs, minOpsPerSecond, '
-            "p50LatencyMs, p95LatencyMs, p99LatencyMs",
+            'unknown field "p99"; allowed fields: errorRate, maxErrorWindowSeconds, '
+            "maxLatencyMs, maxLostWrites, minOpsPerSecond, p50LatencyMs, p95LatencyMs, "
+            "p99LatencyMs",
         ),
         (
             {"suites": [{"name": "smoke", "thresholds": {"errorRate": 2}}]},
