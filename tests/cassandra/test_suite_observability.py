@@ -9,7 +9,7 @@ from suitekit import failure_summary, run_suite
 
 pytestmark = pytest.mark.cassandra
 
-TESTS = 18
+TESTS = 19
 
 
 def test_observability_suite_passes_on_three_nodes(

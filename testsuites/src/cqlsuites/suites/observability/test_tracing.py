@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
 import pytest
 from aiocql import AsyncCluster, AsyncSession
@@ -85,14 +84,17 @@ async def test_write_trace_names_every_replica(
 async def test_driver_reads_the_same_trace(cql: AsyncSession) -> None:
     result = await cql.execute(SimpleStatement("SELECT v FROM kv WHERE k = 6"), trace=True)
     ours = await read_trace(cql, trace_id_of(result))
-
-    def driver_trace() -> Any:
-        return result.response_future.get_query_trace(max_wait=10, query_cl=ConsistencyLevel.ONE)
-
-    async with asyncio.timeout(20):  # the driver's reader blocks, so it gets its own thread
-        theirs = await asyncio.to_thread(driver_trace)
+    async with asyncio.timeout(20):
+        theirs = await result.get_query_trace(max_wait=10)
+    assert theirs is not None, "aiocql found no trace for a traced request"
     assert str(theirs.coordinator) == ours.coordinator
     assert theirs.duration.total_seconds() * 1e6 == pytest.approx(ours.duration_us, abs=1)
     assert len(theirs.events) >= len(ours.events) > 0, (
         f"the driver read {len(theirs.events)} events, the suite {len(ours.events)}"
     )
+
+
+async def test_untraced_request_has_no_trace(cql: AsyncSession) -> None:
+    result = await cql.execute("SELECT v FROM kv WHERE k = 6")
+    async with asyncio.timeout(20):
+        assert await result.get_query_trace() is None, "an untraced request has a trace"
