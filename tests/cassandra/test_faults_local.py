@@ -172,7 +172,7 @@ def test_rf1_with_the_owning_node_killed_fails_the_suite_with_the_numbers(
                     "name": "kill-owner",
                     "action": "NodeKill",
                     "target": {"datacenter": "dc1", "node": 1},
-                    "when": {"duringSuite": "resilience", "afterSeconds": 10},
+                    "when": {"duringSuite": "resilience", "afterSeconds": 14},
                     "downFor": "10s",
                     "expectRecoveryWithin": "3m",
                 }
