@@ -136,6 +136,7 @@ class SuiteReporter:
         self.failures: list[dict[str, str]] = []
         self.collection_errors = 0
         self.exitstatus: int = 0
+        self.connect_error: Exception | None = None
         self.result: dict[str, Any] | None = None
         self._progress_at = -PROGRESS_INTERVAL
 
@@ -346,7 +347,17 @@ async def cql_session(
     cql_cluster: AsyncCluster, cqlsuites_reporter: SuiteReporter
 ) -> AsyncIterator[AsyncSession]:
     """A session without a keyspace; every request on it counts in the suite's metrics."""
-    async with await connect.connect(cql_cluster, cqlsuites_reporter.stats) as session:
+    refused = cqlsuites_reporter.connect_error
+    if refused is not None:
+        # pytest sets a failed session fixture up again for every test: with a wrong password
+        # a suite of hundreds of tests would reconnect hundreds of times to hear the same no.
+        raise refused.with_traceback(None)
+    try:
+        session = await connect.connect(cql_cluster, cqlsuites_reporter.stats)
+    except Exception as exc:
+        cqlsuites_reporter.connect_error = exc
+        raise
+    async with session:
         yield session
 
 
