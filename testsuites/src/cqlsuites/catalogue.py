@@ -166,8 +166,10 @@ def coerce(param: Param, value: object) -> Any:
     if kind == "duration":
         try:
             result = parse_duration(value)
-        except CatalogueError as exc:
-            raise CatalogueError(f'param "{param.name}" = {value!r}: {exc}') from None
+        except CatalogueError:
+            raise CatalogueError(
+                f'param "{param.name}" = {value!r} is not {DURATION_RULE}'
+            ) from None
     elif kind == "integer" and _is_int(value):
         result = value
     elif kind == "integer" and isinstance(value, float) and value.is_integer():
