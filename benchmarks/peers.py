@@ -40,6 +40,7 @@ import cassandra
 import psutil
 from aiocql_bench import KEYSPACE, VALUE, connect_raw, local_cluster
 from aiocql_bench import percentile as exact_percentile
+from cassandra.cluster import NoHostAvailable
 from cassandra.concurrent import execute_concurrent
 from cassandra.query import BatchStatement, BatchType
 from peer_client import CLIENTS
@@ -121,7 +122,13 @@ def _write_all(session: Any, statements: list[tuple[Any, Any]]) -> None:
 
 def load_tables(host: str, port: int, rows: int, progress: Callable[[str], None]) -> int:
     """The kv table for the request phases and ``rows`` rows (1000 per partition) to stream."""
-    cluster, raw = connect_raw(host, port, "dc1", 120)
+    for attempt in range(3):
+        try:
+            cluster, raw = connect_raw(host, port, "dc1", 120)
+            break
+        except NoHostAvailable as exc:  # a starved node can miss the driver's connect timeout
+            if attempt == 2:
+                raise SystemExit(f"cannot connect to {host}:{port}: {exc}") from exc
     raw.execute(f"CREATE TABLE IF NOT EXISTS {KEYSPACE}.kv (k int PRIMARY KEY, v text)")
     raw.execute(
         f"CREATE TABLE IF NOT EXISTS {KEYSPACE}.wide (p int, c int, v text, PRIMARY KEY (p, c))"
@@ -157,8 +164,8 @@ def run_client(python: Path, client: str, host: str, port: int, args: argparse.N
     env = {**os.environ, "PYTHONPATH": str(REPO / "testsuites" / "src")}
     failures: list[str] = []
     # a node starved of CPU by whatever else shares the machine can miss a connect timeout:
-    # one more try, and the report says so
-    for _ in range(2):
+    # two more tries, and the report says so
+    for _ in range(3):
         done = subprocess.run(
             command, capture_output=True, text=True, env=env, timeout=args.client_timeout
         )
@@ -168,7 +175,7 @@ def run_client(python: Path, client: str, host: str, port: int, args: argparse.N
             return result
         failures.append(done.stderr.strip().splitlines()[-1] if done.stderr.strip() else "")
         print(f"{client} failed (exit {done.returncode}): {failures[-1]}", file=sys.stderr)
-    raise SystemExit(f"{client} failed twice:\n{done.stderr[-4000:]}")
+    raise SystemExit(f"{client} failed three times:\n{done.stderr[-4000:]}")
 
 
 def _git(*args: str) -> str:
