@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from aiocql import AsyncCluster, AsyncSession
     from aiocql.listeners import RequestEvent
 
+SCHEMA_AGREEMENT_WAIT = 45.0
 # Requests that are a test's own operations; prepares and keyspace switches are plumbing.
 _OPERATION_KINDS = frozenset({"execute", "batch", "page"})
 # Schema changes wait for cluster-wide schema agreement (hundreds of ms); counted with data
@@ -29,7 +30,10 @@ def cluster_options(env: SuiteEnv) -> dict[str, Any]:
     """Keyword arguments for :class:`aiocql.AsyncCluster` derived from the environment."""
     from cassandra.auth import PlainTextAuthProvider
 
-    options: dict[str, Any] = {"port": env.port}
+    # A DDL statement returns once every node agrees on the schema, or after this wait; the
+    # driver's 10 s default gives up silently on a loaded cluster, and the next statement on
+    # another coordinator then fails with "table does not exist".
+    options: dict[str, Any] = {"port": env.port, "max_schema_agreement_wait": SCHEMA_AGREEMENT_WAIT}
     if env.username is not None:
         options["auth_provider"] = PlainTextAuthProvider(env.username, env.password or "")
     if env.tls_ca is not None:
