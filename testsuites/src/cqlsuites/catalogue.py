@@ -36,6 +36,8 @@ PARAM_TYPES = ("integer", "number", "string", "boolean", "duration")
 _DURATION_RE = re.compile(r"^(?:(\d+(?:\.\d+)?)(h|ms|m|s))+$")
 _DURATION_PART_RE = re.compile(r"(\d+(?:\.\d+)?)(h|ms|m|s)")
 _UNIT_SECONDS = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 0.001}
+# libyaml's loader when PyYAML was built with it: the operator reads every suite.yaml at start.
+_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 DURATION_RULE = "a duration such as 500ms, 30s, 5m or 1h30m, or a number of seconds"
 
 
@@ -304,7 +306,7 @@ def read_suite(directory: Path) -> SuiteInfo | None:
     except OSError as exc:
         raise CatalogueError(f"{path}: cannot read: {exc.strerror}") from exc
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_LOADER)
     except yaml.YAMLError as exc:
         raise CatalogueError(f"{path}: not valid YAML: {exc}") from None
     info = parse_suite(data, str(path))

@@ -7,6 +7,7 @@ suites exist. Everything it finds goes through the same Problem list as the sche
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Collection
 from pathlib import Path
 from typing import Any
@@ -35,8 +36,13 @@ class _StrictLoader(yaml.SafeLoader):
         return super().construct_mapping(node, deep=deep)
 
 
+@functools.cache
 def builtin_catalogue() -> Catalogue:
-    """The installed suites' ``suite.yaml`` declarations (a broken one is named, not fatal)."""
+    """The installed suites' ``suite.yaml`` declarations (a broken one is named, not fatal).
+
+    Read once per process: the operator validates every TestRun on every reconcile, and the
+    installed package does not change under a running process.
+    """
     broken: dict[str, str] = {}
     suites = read_catalogue(SUITES_DIR, broken=broken)
     return Catalogue(suites=suites, broken=broken)
