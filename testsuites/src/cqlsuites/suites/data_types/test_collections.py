@@ -132,7 +132,8 @@ async def test_largest_collections(
     insert = await cql.prepare(
         "INSERT INTO colls (k, l_int, s_text, m_text_int) VALUES (?, ?, ?, ?)"
     )
-    await cql.execute(insert, ("big", big_list, big_set, big_map), timeout=60)
+    # idempotent: a replica slow to apply a large write gets a second chance (aiocql retries)
+    await cql.execute(insert, ("big", big_list, big_set, big_map), timeout=60, idempotent=True)
     row = (
         await cql.execute("SELECT l_int, s_text, m_text_int FROM colls WHERE k = 'big'", timeout=60)
     ).one()

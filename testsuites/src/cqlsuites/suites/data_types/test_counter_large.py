@@ -45,7 +45,8 @@ async def test_large_value_round_trips(
     key, col = f"large:{kind}:{mode}", f"v_{kind}"
     query = f"INSERT INTO scalars (k, {col}) VALUES (%s, %s)"
     statement = query if mode == "simple" else await cql.prepare(query.replace("%s", "?"))
-    await cql.execute(statement, (key, value), timeout=60)
+    # idempotent: a replica slow to apply a large write gets a second chance (aiocql retries)
+    await cql.execute(statement, (key, value), timeout=60, idempotent=True)
     row = (
         await cql.execute(f"SELECT {col} AS v FROM scalars WHERE k = %s", (key,), timeout=60)
     ).one()

@@ -27,6 +27,7 @@ async def rows(cql: AsyncSession) -> int:
         timeout=60,
     )
     insert = await cql.prepare("INSERT INTO series (p, c, v) VALUES (?, ?, ?)")
+    insert.is_idempotent = True  # a timeout under load is retried, not failed
     await cql.execute_concurrent(
         [(insert, (p, c, f"{p}:{c}")) for p in range(10) for c in range(SMALL)], concurrency=64
     )
