@@ -6,15 +6,22 @@ Variants, interleaved round by round (the order rotates each round so drift canc
 - R1  raw driver, ``execute_concurrent_with_args(concurrency=...)``
 - W   aiocql, ``concurrency`` long-lived worker coroutines awaiting ``session.execute``
 - Wg  aiocql, one task per request under ``asyncio.Semaphore(concurrency)`` (asyncio.gather)
+- Wl  as W, but requests sent from the event-loop thread instead of the driver's IO thread
+      (``AsyncSession(send_on_io_thread=False)``): what the cross-thread hand-off costs
 - S   raw driver, synchronous ``session.execute`` in a loop (the floor; fewer operations)
 
+The raw variants use a driver ``Cluster`` with its defaults (``named_tuple_factory`` rows);
+the aiocql variants an ``AsyncCluster`` as a user builds it (cached row types), both against
+the same node from this one process (the driver has one reactor thread per process).
 Each variant runs a prepared single-row INSERT phase, then a single-row SELECT phase.
 ``eta`` = W ops/s ÷ R0 ops/s over all rounds; ``overhead_us_per_op`` = client CPU µs per op of
-W minus R0 (process CPU time, so the co-located server's CPU is not counted).
+W minus R0 (process CPU time, so the co-located server's CPU is not counted); ``cpu_ratio_*``
+= client CPU per op over R0's, per phase, with its rounds; ``context_switches_per_op`` counts
+this process's voluntary + involuntary switches.
 
 ``--mode stream`` loads N rows (default 1 000 000) and reads them all back through an aiocql
 stream and through the driver's own paging (``for row in session.execute(...)``), reporting
-rows/s and peak RSS growth of each.
+rows/s and peak RSS growth of each, also in pages (``page_mib``: one page's rows in memory).
 
 Starts its own 1-node local cluster (cqltest.local, tmp root, destroyed at exit) unless
 ``--contact-point`` is given, and splits the CPUs between that node and this process
@@ -49,7 +56,9 @@ from cassandra.policies import DCAwareRoundRobinPolicy, TokenAwarePolicy
 from cassandra.query import BatchStatement, BatchType, SimpleStatement
 
 KEYSPACE = "aiocql_bench"
-VARIANTS = ("R0", "W", "R1", "Wg", "S")
+INSERT = f"INSERT INTO {KEYSPACE}.kv (k, v) VALUES (?, ?)"
+SELECT = f"SELECT v FROM {KEYSPACE}.kv WHERE k = ?"
+VARIANTS = ("R0", "W", "R1", "Wg", "Wl", "S")
 PHASES = ("insert", "select")
 VALUE = "x" * 32
 
@@ -61,6 +70,7 @@ class Sample:
     cpu: float
     latencies: list[float] = field(repr=False)
     errors: int = 0
+    switches: int = 0  # context switches of this process (voluntary + involuntary)
 
 
 # ---------------------------------------------------------------------------- the variants
@@ -192,6 +202,20 @@ def connect_raw(contact_point: str, port: int, local_dc: str, timeout: float) ->
     return cluster, raw
 
 
+async def connect_aiocql(
+    contact_point: str, port: int, local_dc: str, request_timeout: float, concurrency: int = 1024
+) -> tuple[aiocql.AsyncCluster, aiocql.AsyncSession]:
+    """aiocql as a user builds it: its own driver cluster, default profile and row factory."""
+    acluster = aiocql.AsyncCluster(
+        [contact_point],
+        port=port,
+        local_dc=local_dc,
+        timeouts=aiocql.Timeouts(request=request_timeout),
+        limits=aiocql.Limits(max_in_flight=max(1024, concurrency)),
+    )
+    return acluster, await acluster.connect()
+
+
 def percentile(values: list[float], q: float) -> float:
     if not values:
         return float("nan")
@@ -199,8 +223,14 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q / 100 * len(ordered)))]
 
 
+def _switches() -> int:
+    counts = psutil.Process().num_ctx_switches()
+    return int(counts.voluntary + counts.involuntary)
+
+
 async def timed(fn: Callable[[], Any]) -> Sample:
     gc.collect()
+    switches0 = _switches()
     cpu0, wall0 = time.process_time(), time.perf_counter()
     result = fn()
     if asyncio.iscoroutine(result):
@@ -208,6 +238,7 @@ async def timed(fn: Callable[[], Any]) -> Sample:
     sample: Sample = result
     sample.wall = time.perf_counter() - wall0
     sample.cpu = time.process_time() - cpu0
+    sample.switches = _switches() - switches0
     return sample
 
 
@@ -222,6 +253,7 @@ def summarize(samples: list[Sample]) -> dict[str, Any]:
         "ops_per_s": ops / wall,
         "ops_per_s_rounds": [round(x, 1) for x in per_round],
         "cpu_us_per_op": cpu / ops * 1e6,
+        "context_switches_per_op": sum(s.switches for s in samples) / ops,
         "errors": sum(s.errors for s in samples),
     }
     if latencies:
@@ -242,23 +274,33 @@ async def ops_benchmark(
 ) -> dict[str, Any]:
     cluster, raw = connect_raw(contact_point, port, local_dc, 30)
     raw.execute(f"CREATE TABLE IF NOT EXISTS {KEYSPACE}.kv (k int PRIMARY KEY, v text)")
-    # the wrapper shares the raw session: same connections, same node, same reactor thread
-    acluster = aiocql.AsyncCluster.wrap(
-        cluster, shutdown_on_close=False, max_in_flight=max(1024, concurrency), default_timeout=30
+    # aiocql as a user builds it (its own connections to the same node, its row factory); the
+    # raw variants keep the driver's defaults (named_tuple_factory). Both share the process's
+    # one reactor thread.
+    acluster, asession = await connect_aiocql(contact_point, port, local_dc, 30, concurrency)
+    # Wl: the same session's driver, requests sent from the event-loop thread (aiocql before
+    # it sent them from the driver's IO thread): where the cross-thread hand-off costs
+    lsession = aiocql.AsyncSession(
+        asession.driver_session,
+        acluster._executor,
+        settings=acluster.settings,
+        send_on_io_thread=False,
     )
-    asession = aiocql.AsyncSession(
-        raw, acluster._executor, default_timeout=30, max_in_flight=max(1024, concurrency)
-    )
-    insert = raw.prepare(f"INSERT INTO {KEYSPACE}.kv (k, v) VALUES (?, ?)")
-    select = raw.prepare(f"SELECT v FROM {KEYSPACE}.kv WHERE k = ?")
     key_space = max(ops, sync_ops)
-    statements: dict[str, tuple[Any, Callable[[int], Any]]] = {
-        "insert": (insert, lambda i: (i % key_space, VALUE)),
-        "select": (select, lambda i: (i % key_space,)),
+    raw_statements: dict[str, tuple[Any, Callable[[int], Any]]] = {
+        "insert": (raw.prepare(INSERT), lambda i: (i % key_space, VALUE)),
+        "select": (raw.prepare(SELECT), lambda i: (i % key_space,)),
+    }
+    aiocql_statements: dict[str, tuple[Any, Callable[[int], Any]]] = {
+        "insert": (await asession.prepare(INSERT), lambda i: (i % key_space, VALUE)),
+        "select": (await asession.prepare(SELECT), lambda i: (i % key_space,)),
     }
 
     def runner(variant: str, phase: str, n: int) -> Callable[[], Any]:
-        statement, params = statements[phase]
+        if variant in ("R0", "R1", "S"):
+            statement, params = raw_statements[phase]
+        else:
+            statement, params = aiocql_statements[phase]
         if variant == "R0":
             return lambda: run_r0(raw, statement, params, n, concurrency)
         if variant == "R1":
@@ -267,6 +309,8 @@ async def ops_benchmark(
             return lambda: run_s(raw, statement, params, n, concurrency)
         if variant == "W":
             return lambda: run_w(asession, statement, params, n, concurrency)
+        if variant == "Wl":
+            return lambda: run_w(lsession, statement, params, n, concurrency)
         return lambda: run_wg(asession, statement, params, n, concurrency)
 
     # warm-up: every variant and phase once, small
@@ -320,8 +364,24 @@ async def ops_benchmark(
         * 1e6
         for r in range(rounds)
     ]
+
+    def cpu_ratio(variant: str, phase: str) -> list[float]:
+        """Client CPU per op of ``variant`` over R0's, round by round."""
+        return [
+            (w.cpu / w.ops) / (r.cpu / r.ops)
+            for w, r in zip(results[variant][phase], results["R0"][phase], strict=True)
+        ]
+
+    def spread(values: list[float]) -> dict[str, Any]:
+        return {
+            "median": statistics.median(values),
+            "min": min(values),
+            "max": max(values),
+            "rounds": [round(x, 3) for x in values],
+        }
+
     stats = asession.stats()
-    await asession.close()
+    await lsession.close()
     await acluster.close()
     cluster.shutdown()
     return {
@@ -334,6 +394,9 @@ async def ops_benchmark(
         if rounds >= 2
         else None,
         "eta_Wg": ratio("Wg", "R0"),
+        "eta_Wl": ratio("Wl", "R0"),
+        "cpu_ratio_W_R0": {phase: spread(cpu_ratio("W", phase)) for phase in PHASES},
+        "cpu_ratio_Wl_R0": {phase: spread(cpu_ratio("Wl", phase)) for phase in PHASES},
         "eta_R1": ratio("R1", "R0"),
         "overhead_us_per_op": statistics.median(per_round_overhead),
         "overhead_us_per_op_rounds": [round(x, 2) for x in per_round_overhead],
@@ -495,8 +558,7 @@ async def stream_benchmark(
             n += 1
         return n
 
-    acluster = aiocql.AsyncCluster.wrap(cluster, shutdown_on_close=False)
-    asession = aiocql.AsyncSession(raw, acluster._executor, default_timeout=60)
+    acluster, asession = await connect_aiocql(contact_point, port, local_dc, 60)
 
     async def aiocql_stream() -> int:
         n = 0
@@ -505,7 +567,9 @@ async def stream_benchmark(
                 n += 1
         return n
 
-    out: dict[str, Any] = {"rows": total, "page_size": page_size}
+    page = raw.execute(SimpleStatement(query, fetch_size=page_size)).current_rows
+    page_mib = page_bytes(page) / 2**20
+    out: dict[str, Any] = {"rows": total, "page_size": page_size, "page_mib": page_mib}
     samples: dict[str, list[tuple[float, float]]] = {"raw": [], "aiocql": []}
     for r in range(rounds):
         for name in ("raw", "aiocql") if r % 2 == 0 else ("aiocql", "raw"):
@@ -526,12 +590,20 @@ async def stream_benchmark(
             "rows_per_s_rounds": [round(v[0]) for v in values],
             "peak_rss_growth_mib": max(v[1] for v in values),
             "peak_rss_growth_mib_rounds": [round(v[1], 1) for v in values],
+            "peak_rss_growth_pages": max(v[1] for v in values) / page_mib,
         }
     out["ratio_rows_per_s"] = out["aiocql"]["rows_per_s"] / out["raw"]["rows_per_s"]
-    await asession.close()
     await acluster.close()
     cluster.shutdown()
     return out
+
+
+def page_bytes(rows: list[Any]) -> int:
+    """Memory of one page of rows: the list, each row and each value it holds."""
+    size = sys.getsizeof(rows)
+    for row in rows:
+        size += sys.getsizeof(row) + sum(sys.getsizeof(value) for value in row)
+    return size
 
 
 def execute_concurrent(session: Any, statements: list[tuple[Any, Any]]) -> None:
@@ -694,7 +766,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         print(json.dumps(report, indent=2))
     else:
-        for key in ("eta", "eta_insert", "eta_select", "eta_Wg", "overhead_us_per_op"):
+        for key in ("eta", "eta_insert", "eta_select", "eta_Wg", "eta_Wl", "overhead_us_per_op"):
             if key in report:
                 print(f"{key:>22}: {report[key]:.4f}")
         for variant, values in report.get("variants", {}).items():

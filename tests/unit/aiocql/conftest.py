@@ -13,7 +13,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 
 from aiocql import AsyncSession, Timeouts
-from fakes import FakeDriverSession, FakeResponseFuture
+from fakes import FakeDriverSession, FakeReactor, FakeResponseFuture
 
 
 @pytest.fixture
@@ -23,14 +23,26 @@ def executor() -> Iterator[ThreadPoolExecutor]:
     pool.shutdown(wait=True)
 
 
+@pytest.fixture(params=["io-thread", "loop-thread"])
+def reactor(request: pytest.FixtureRequest) -> Iterator[FakeReactor | None]:
+    """Every session test runs twice: with a driver that has an IO thread (requests are sent
+    from it, as with the real driver) and with one that has none (sent from the loop)."""
+    if request.param == "loop-thread":
+        yield None
+        return
+    reactor = FakeReactor()
+    yield reactor
+    reactor.close()
+
+
 @pytest.fixture
 def make_session(
-    executor: ThreadPoolExecutor,
+    executor: ThreadPoolExecutor, reactor: FakeReactor | None
 ) -> Callable[..., tuple[AsyncSession, FakeDriverSession]]:
     def make(
         behaviour: Callable[[FakeResponseFuture], None] | None = None, **kwargs: Any
     ) -> tuple[AsyncSession, FakeDriverSession]:
-        driver = FakeDriverSession(behaviour)
+        driver = FakeDriverSession(behaviour, reactor)
         if "timeouts" not in kwargs:
             request, grace = kwargs.pop("default_timeout", 5.0), kwargs.pop("grace", 0.1)
             kwargs["timeouts"] = Timeouts(request=request, grace=grace)

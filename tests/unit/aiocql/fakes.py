@@ -12,7 +12,10 @@ future): the reference cycle aiocql has to cut for pages to be freed at once.
 from __future__ import annotations
 
 import asyncio
+import heapq
+import itertools
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -119,6 +122,49 @@ class FakeResponseFuture:
         t.join()
 
 
+class FakeReactor:
+    """The driver's IO thread, as far as aiocql uses it (``connection_class.create_timer``):
+    timer callbacks run on one thread, in due order. ``stop()`` freezes it the way libev's loop
+    stops when no connection is open; ``close()`` ends the thread."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._timers: list[tuple[float, int, Callable[[], None]]] = []
+        self._order = itertools.count()
+        self.running = True
+        self._closed = False
+        self.thread = threading.Thread(target=self._run, daemon=True, name="fake-reactor")
+        self.thread.start()
+
+    def create_timer(self, timeout: float, callback: Callable[[], None]) -> None:
+        with self._cond:
+            heapq.heappush(self._timers, (time.monotonic() + timeout, next(self._order), callback))
+            self._cond.notify()
+
+    def stop(self) -> None:
+        with self._cond:
+            self.running = False
+
+    def close(self) -> None:
+        with self._cond:
+            self._closed = True
+            self._cond.notify()
+        self.thread.join(5)
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                while True:
+                    if self._closed:
+                        return
+                    due = self._timers[0][0] if self._timers and self.running else None
+                    if due is not None and due <= time.monotonic():
+                        callback = heapq.heappop(self._timers)[2]
+                        break
+                    self._cond.wait(None if due is None else due - time.monotonic())
+            callback()
+
+
 class FakeHost:
     def __init__(self, address: str, is_up: bool = True) -> None:
         self.address = address
@@ -136,18 +182,24 @@ class FakeMetadata:
 
 
 class FakeCluster:
-    def __init__(self) -> None:
+    def __init__(self, reactor: FakeReactor | None) -> None:
         self.metadata = FakeMetadata([FakeHost("127.0.0.1")])
+        if reactor is not None:
+            self.connection_class = reactor
 
 
 class FakeDriverSession:
     """``execute_async`` returns a new FakeResponseFuture, after ``behaviour(rf)`` ran."""
 
-    def __init__(self, behaviour: Callable[[FakeResponseFuture], None] | None = None) -> None:
+    def __init__(
+        self,
+        behaviour: Callable[[FakeResponseFuture], None] | None = None,
+        reactor: FakeReactor | None = None,
+    ) -> None:
         self.behaviour = behaviour
         self.futures: list[FakeResponseFuture] = []
         self.keyspace: str | None = None
-        self.cluster = FakeCluster()
+        self.cluster = FakeCluster(reactor)
         self.shutdown_calls = 0
         self.prepare_calls = 0
         self.raise_on_execute: BaseException | None = None

@@ -78,7 +78,7 @@ async def test_completion_from_thread_after_await(make_session: Make) -> None:
 async def test_completion_on_loop_thread_after_await(make_session: Make) -> None:
     session, driver = make_session()
     task = asyncio.ensure_future(session.execute("SELECT 1"))
-    await asyncio.sleep(0)
+    await wait_for_requests(driver, 1)
     driver.futures[0].complete(["same-thread"])
     assert (await asyncio.wait_for(task, 2)).rows == ["same-thread"]
 
@@ -88,7 +88,7 @@ async def test_double_completion_settles_once(
 ) -> None:
     session, driver = make_session()
     task = asyncio.ensure_future(session.execute("SELECT 1"))
-    await asyncio.sleep(0)
+    await wait_for_requests(driver, 1)
     rf = driver.futures[0]
     threads = [
         threading.Thread(target=rf.complete, args=(["a"],)),

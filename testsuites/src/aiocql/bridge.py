@@ -1,15 +1,17 @@
-"""The one place where driver threads hand results to an asyncio event loop.
+"""The one place where the event loop and the driver's threads hand requests to each other.
 
 cassandra-driver completes a ``ResponseFuture`` on whichever thread happens to finish it: the
 reactor's IO thread, a cluster executor worker (retries, re-prepares), a timer, or *the calling
 thread itself* inside ``add_callback`` when the future already failed (``NoHostAvailable`` is
 delivered that way, never raised). asyncio futures may only be touched on their loop's thread.
 
-So driver threads do exactly two things here: append an immutable ``(request, value, ok)``
-tuple to a ``collections.deque`` (an atomic operation in CPython) and, if no wake-up is already
-scheduled, call ``loop.call_soon_threadsafe(drain)``. Everything else — settling futures,
-counters, listeners, the in-flight window, deadlines — runs on the loop thread. Batching the
-wake-ups means one self-pipe write per burst of completions instead of one per request.
+So driver threads do exactly two things here: append an immutable ``(key, value, ok)`` tuple
+to a ``collections.deque`` (an atomic operation in CPython) and, if no wake-up is already
+scheduled, wake the loop (``call_soon_threadsafe(drain)``; from the IO thread only after the
+reactor ran every callback of its current cycle, through a 0 s driver timer). Everything else
+— settling futures, counters, listeners, the in-flight window, deadlines — runs on the loop
+thread. Requests travel the other way in batches too: the loop queues them and the driver's IO
+thread sends them (:mod:`aiocql.sender`), so neither thread waits on the other's locks.
 
 Why no completion is ever lost: ``drain`` clears the "wake-up scheduled" flag *before* it
 empties the deque. A producer that sees the flag set has appended its item before a drain that
@@ -20,18 +22,13 @@ sweep, cancellation, close) settles it; everyone else finds it gone and does not
 
 A bridge belongs to one session and one event loop; a session builds a fresh bridge when it is
 used from a new loop (pytest-asyncio function-scoped loops, successive ``asyncio.run`` calls).
-
-Pages are freed by reference counting the moment the consumer drops them, never left for the
-cycle collector: nothing here points back from a request to its ``ResponseFuture``, and the
-one cycle inside the driver (``ResponseFuture._timer`` holds a timer whose callback is the
-future's own bound method, kept after ``cancel()``) is cut once the driver has settled the
-future (see :data:`DROP_SETTLED_TIMER`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
 from collections import deque
 from collections.abc import Callable
@@ -39,81 +36,22 @@ from threading import get_ident
 from time import perf_counter
 from typing import TYPE_CHECKING, Any
 
-from cassandra.cluster import ResponseFuture
-
 from .errors import BackpressureTimeout, RequestTimeout, error_kind
 from .listeners import RequestEvent, RequestKind, RequestListener, RequestOutcome
+from .request import DROP_SETTLED_TIMER, Request, query_text
+from .sender import IoThreadSender
 from .stats import StatsRecorder
 
 if TYPE_CHECKING:
     from .session import CallOptions
 
-__all__ = ["DROP_SETTLED_TIMER", "SWEEP_INTERVAL", "LoopBridge", "Request", "query_text"]
+__all__ = ["SWEEP_INTERVAL", "LoopBridge"]
 
 log = logging.getLogger("aiocql")
 
 
-def _driver_keeps_timer_in_timer_attribute() -> bool:
-    # Writing an attribute the driver no longer has would silently do nothing (and the pages
-    # would again wait for the cycle collector), so the layout is checked once, here, and
-    # tests/unit/aiocql/test_page_lifetime.py fails if a driver upgrade changes it.
-    names = vars(ResponseFuture)
-    if "_timer" in names and "_cancel_timer" in names and "_start_timer" in names:
-        return True
-    log.warning(
-        "aiocql: cassandra-driver's ResponseFuture has no _timer/_cancel_timer/_start_timer; "
-        "settled pages will be freed only by the cycle collector"
-    )
-    return False
-
-
-DROP_SETTLED_TIMER = _driver_keeps_timer_in_timer_attribute()
-"""Whether the bridge clears ``ResponseFuture._timer`` after the driver settled a future.
-
-The driver cancels that timer when it settles the future, but a cancelled timer keeps its
-callback (the future's bound ``_on_timeout``), so future and timer form a cycle. Clearing the
-attribute is safe only after settlement (the driver never reads it again, and
-``_start_timer`` would create a fresh timer if a page were fetched through the driver), which
-is the only place the bridge does it; a request that aiocql settles itself (deadline,
-cancellation, close) keeps its timer, because the driver still needs it to give up the
-request's stream id."""
-
 SWEEP_INTERVAL = 0.2
 """Seconds between deadline sweeps; a stalled request surfaces within deadline + this."""
-
-
-class Request:
-    """One outstanding driver request, owned by the loop thread.
-
-    It deliberately holds no reference to its driver ``ResponseFuture`` (the bridge's
-    ``pending`` map does, until the request settles): the future's callback list references
-    the request, so a back reference would make a cycle that keeps every page alive until the
-    cycle collector runs.
-    """
-
-    __slots__ = ("call", "deadline", "fut", "kind", "start")
-
-    def __init__(
-        self, fut: asyncio.Future[Any], kind: RequestKind, call: Any, start: float, deadline: float
-    ) -> None:
-        self.fut = fut
-        self.kind: RequestKind = kind
-        self.call = call  # the statement (for listeners' query text), never read off-loop
-        self.start = start
-        self.deadline = deadline
-
-
-def query_text(query: Any) -> str:
-    """Human-readable CQL of any statement type, for events and error messages."""
-    if isinstance(query, str):
-        return query
-    text = getattr(query, "query_string", None)
-    if text is None:
-        prepared = getattr(query, "prepared_statement", None)
-        text = getattr(prepared, "query_string", None)
-    if text is None:
-        return type(query).__name__
-    return str(text)
 
 
 class LoopBridge:
@@ -129,9 +67,12 @@ class LoopBridge:
         max_in_flight: int,
         grace: float,
         defer: Callable[[float, Callable[[], None]], Any] | None = None,
+        send_on_io_thread: bool = True,
+        defer_wakeups: bool = True,
     ) -> None:
         self.loop = loop
         self._defer = defer
+        self._defer_wakeups = defer_wakeups and defer is not None
         self._reactor_thread = 0  # unknown until a driver timer tells us: wake at once
         if defer is not None:
             defer(0, self._learn_reactor_thread)
@@ -144,33 +85,38 @@ class LoopBridge:
         self.listeners = listeners
         self.max_in_flight = max_in_flight
         self.in_flight = 0
-        self.pending: dict[Request, Any] = {}  # request -> its driver ResponseFuture
-        self._queue: deque[tuple[Request, Any, bool]] = deque()
+        self.pending: dict[int, Request] = {}  # by Request.key
+        self._keys = itertools.count()
+        self._queue: deque[tuple[int, Any, bool]] = deque()
         self._wakeup_scheduled = False
+        self._sender = (
+            IoThreadSender(loop, defer, self._send)
+            if send_on_io_thread and defer is not None
+            else None
+        )
         self._slot_waiters: deque[asyncio.Future[None]] = deque()
         self._sweeper: asyncio.TimerHandle | None = None
 
     # ---- driver-thread side: append + (maybe) one call_soon_threadsafe, nothing else -------
 
-    def on_result(self, value: Any, req: Request) -> None:
-        self._queue.append((req, value, True))
+    def on_result(self, value: Any, key: int) -> None:
+        self._queue.append((key, value, True))
         if not self._wakeup_scheduled:
             self._wakeup_scheduled = True
             self._schedule_wakeup()
 
-    def on_error(self, exc: BaseException, req: Request) -> None:
-        self._queue.append((req, exc, False))
+    def on_error(self, exc: BaseException, key: int) -> None:
+        self._queue.append((key, exc, False))
         if not self._wakeup_scheduled:
             self._wakeup_scheduled = True
             self._schedule_wakeup()
 
     def _schedule_wakeup(self) -> None:
-        defer = self._defer
-        if defer is not None and get_ident() == self._reactor_thread:
+        if self._defer_wakeups and get_ident() == self._reactor_thread:
             # On the driver's IO thread, wake the loop only after the reactor has run every
             # callback of this IO batch: a 0 s driver timer fires after them. Waking it at
             # once would hand the GIL to the loop thread in the middle of the batch.
-            defer(0, self._wake)
+            self._defer(0, self._wake)  # type: ignore[misc]
         else:
             self._wake()
 
@@ -192,38 +138,49 @@ class LoopBridge:
         parameters: Any,
         options: CallOptions,
         paging_state: bytes | None,
-    ) -> tuple[Request, Any]:
-        """Send one driver request and attach the completion callbacks; return the request and
-        the driver's ``ResponseFuture``. The caller holds an in-flight slot, which this method
-        owns from now on (it frees it if sending raises)."""
-        now = perf_counter()
-        timeout = options.timeout
-        req = Request(self._create_future(), kind, query, now, now + timeout + self.grace)
+    ) -> Request:
+        """Send one driver request (now, or from the driver's IO thread) whose outcome settles
+        ``req.fut`` (the rows; ``req.rf`` is then the driver's ``ResponseFuture``). The caller
+        holds an in-flight slot, which this method owns from now on."""
+        req = Request(
+            self._create_future(), kind, query, parameters, options, paging_state, perf_counter()
+        )
+        req.deadline += self.grace
         stats = self.stats
         stats.requests += 1
         if self.in_flight > stats.high_water:
             stats.high_water = self.in_flight
-        try:
-            rf = self._execute_async(
-                query,
-                parameters,
-                options.trace,
-                options.custom_payload,
-                timeout,
-                options.execution_profile,
-                paging_state,
-                options.host,
-            )
-        except BaseException as exc:
-            self.release_slot()
-            stats.record_error(error_kind(exc))
-            raise
-        self.pending[req] = rf
+        req.key = key = next(self._keys)
+        self.pending[key] = req
         if self._sweeper is None:
             self._sweeper = self.loop.call_later(SWEEP_INTERVAL, self._sweep)
-        rf.add_callback(self._on_result, req)
-        rf.add_errback(self._on_error, req)
-        return req, rf
+        if self._sender is not None:
+            self._sender.submit(req)
+        else:
+            self._send(req)
+        return req
+
+    def _send(self, req: Request) -> None:
+        if req.abandoned:
+            return
+        options = req.options
+        try:
+            rf = self._execute_async(
+                req.call,
+                req.parameters,
+                options.trace,
+                options.custom_payload,
+                options.timeout,
+                options.execution_profile,
+                req.paging_state,
+                options.host,
+            )
+        except BaseException as exc:  # delivered like any other failure of the request
+            self.on_error(exc, req.key)
+            return
+        req.rf = rf
+        rf.add_callback(self._on_result, req.key)
+        rf.add_errback(self._on_error, req.key)
 
     def acquire_slot_nowait(self) -> bool:
         if self.in_flight < self.max_in_flight:
@@ -283,12 +240,13 @@ class LoopBridge:
         now = perf_counter()
         drop_timer = DROP_SETTLED_TIMER
         while queue:
-            req, value, ok = queue.popleft()
-            rf = pending.pop(req, None)
-            if rf is None:
+            key, value, ok = queue.popleft()
+            req = pending.pop(key, None)
+            if req is None:
                 continue  # already settled by a timeout, a cancellation or close()
-            if drop_timer:
-                rf._timer = None  # the driver cancelled it when it settled: see DROP_SETTLED_TIMER
+            if drop_timer and req.rf is not None:
+                # the driver cancelled it when it settled: see DROP_SETTLED_TIMER
+                req.rf._timer = None
             if self._slot_waiters:
                 self.release_slot()
             else:
@@ -343,11 +301,12 @@ class LoopBridge:
     def settle_now(self, req: Request, outcome: RequestOutcome, exc: BaseException) -> bool:
         """Settle ``req`` on the loop thread without a driver result (timeout, cancellation,
         close): detach the driver callbacks and free its slot. False if already settled."""
-        rf = self.pending.pop(req, None)
-        if rf is None:
+        if self.pending.pop(req.key, None) is None:
             return False
+        req.abandoned = True
         self.release_slot()
-        rf.clear_callbacks()
+        if req.rf is not None:  # else never sent, or being sent: its completion is dropped
+            req.rf.clear_callbacks()
         latency = perf_counter() - req.start
         stats = self.stats
         if outcome == "cancelled":
@@ -372,9 +331,9 @@ class LoopBridge:
         if not self.pending:
             return
         now = perf_counter()
-        expired = [(req, rf) for req, rf in self.pending.items() if req.deadline <= now]
-        for req, rf in expired:
-            host = getattr(rf, "_current_host", None)
+        expired = [req for req in self.pending.values() if req.deadline <= now]
+        for req in expired:
+            host = getattr(req.rf, "_current_host", None)
             self.settle_now(
                 req,
                 "timeout",
@@ -389,7 +348,7 @@ class LoopBridge:
 
     def fail_all(self, make_exc: Callable[[], BaseException]) -> None:
         """Settle every pending request and waiter with ``make_exc()`` (session close)."""
-        for req in list(self.pending):
+        for req in list(self.pending.values()):
             self.settle_now(req, "closed", make_exc())
         while self._slot_waiters:
             waiter = self._slot_waiters.popleft()
@@ -401,10 +360,14 @@ class LoopBridge:
 
     def detach(self) -> None:
         """The loop is gone (closed): forget its requests without touching its futures."""
-        for rf in self.pending.values():
-            rf.clear_callbacks()
+        for req in self.pending.values():
+            req.abandoned = True
+            if req.rf is not None:
+                req.rf.clear_callbacks()
         self.pending.clear()
         self._queue.clear()
+        if self._sender is not None:
+            self._sender.forget()
         self._slot_waiters.clear()
         self.in_flight = 0
         self._sweeper = None

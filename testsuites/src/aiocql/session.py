@@ -103,6 +103,7 @@ class AsyncSession:
         rate: Rate | RateLimiter | None = None,
         settings: Settings | None = None,
         batch_wakeups_per_io_cycle: bool = True,
+        send_on_io_thread: bool = True,
         **aliases: Any,
     ) -> None:
         settings = resolve(timeouts, limits, rate, base=settings, **aliases)
@@ -116,7 +117,9 @@ class AsyncSession:
         # the reactor's own timer lets completions wake the loop once per IO cycle
         connection_class = getattr(getattr(session, "cluster", None), "connection_class", None)
         timer = getattr(connection_class, "create_timer", None)
-        self._defer = timer if batch_wakeups_per_io_cycle and callable(timer) else None
+        self._defer = timer if callable(timer) else None
+        self._send_on_io_thread = send_on_io_thread
+        self._defer_wakeups = batch_wakeups_per_io_cycle
         self._stats = StatsRecorder()
         self._listeners: list[RequestListener] = []
         self._bridge: LoopBridge | None = None
@@ -191,6 +194,8 @@ class AsyncSession:
             self._max_in_flight,
             self._grace,
             self._defer,
+            self._send_on_io_thread,
+            self._defer_wakeups,
         )
         self._bridge = bridge
         return bridge
@@ -222,13 +227,13 @@ class AsyncSession:
             if self._closed:
                 bridge.release_slot()
                 raise self._closed_error()
-        req, rf = bridge.start(kind, query, parameters, options, paging_state)
+        req = bridge.start(kind, query, parameters, options, paging_state)
         try:
             rows = await req.fut
         except asyncio.CancelledError:
             bridge.abandon(req)
             raise
-        return AsyncResult(self, rows, rf, query, parameters, options)
+        return AsyncResult(self, rows, req.rf, query, parameters, options)
 
     def _really_idempotent(self, batch: Any) -> Any:
         """``batch``, or a copy marked not idempotent when it is marked idempotent but holds
