@@ -177,3 +177,11 @@ def test_a_restarted_operator_sees_the_fault_timeline_again() -> None:
         run, run="r", status=status, jobs=[], pods=[], created_at=T0, now=T0 + 32 * S
     )
     assert rebuilt.faults == injected
+
+
+def test_faults_wait_pending_while_the_cluster_provisions() -> None:
+    run = spec(CUT)
+    provisioning = seen(cluster="Provisioning")
+    assert decide(run, provisioning, T0) == []
+    [fault] = aggregate_status(run, provisioning, T0).faults
+    assert (fault.phase, fault.reason) == ("Pending", "waiting for the cluster")

@@ -221,7 +221,7 @@ def evaluate(spec: TestRunSpec, observed: Observed, now: datetime) -> Evaluation
             key=lambda v: (v.wave, list(ordered).index(v.name)),
         )
         starts = [StartSuite(v.name, v.next_attempt) for v in candidates[:slots]]
-    faults = fault_views(spec, observed, now, ordered, stop) if cluster_ready else {}
+    faults = fault_views(spec, observed, now, ordered, stop, cluster_ready)
     outcome = _with_faults(_outcome(list(ordered.values()), stop), faults, stop)
     return Evaluation(waves, ordered, stop, cancels, starts, outcome, faults)
 

@@ -104,8 +104,12 @@ def fault_views(
     now: datetime,
     suites: Mapping[str, SuiteView],
     stop: Stop | None,
+    cluster_ready: bool = True,
 ) -> dict[str, FaultView]:
-    """Every fault's view, in manifest order."""
+    """Every fault's view, in manifest order; nothing is due before the cluster is ready."""
+    if not cluster_ready:
+        waiting = "waiting for the cluster"
+        return {f.name: FaultView(f, "Pending", FaultObserved(), waiting) for f in spec.faults}
     return {f.name: _view(f, observed, now, suites, stop) for f in spec.faults}
 
 
