@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from cassandra.cluster import Cluster
-from cqltest.local.pool import Pool
+from cqltest.local import LocalCluster
 from cqltest.local.pooled import PooledCluster
 from cqltest.model import ClusterSpec, parse_testrun
 from cqltest.render.environment import Connection
@@ -121,8 +121,9 @@ def measure(shape: str, rounds: int) -> dict[str, Any]:
                 assert handle.name == name
             handle.teardown()
         finally:
-            for pool in Pool.all(root):
-                pool.prune(everything=True)
+            # every cluster under the root, claimed ones too (a failed round holds its claim)
+            for cluster in LocalCluster.list(root):
+                cluster.destroy()
     reset, claim = statistics.median(resets), statistics.median(claims)
     warm = reset + claim
     return {
