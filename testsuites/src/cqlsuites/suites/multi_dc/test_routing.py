@@ -46,7 +46,8 @@ async def test_local_levels_ignore_remote_replicas(
             f"SELECT v FROM {first_dc_only}.kv WHERE k = 1",
             consistency_level=CL.name_to_value[level],
         )
-    errors = [caught.value, *getattr(caught.value, "errors", {}).values()]
+    by_host = getattr(caught.value, "errors", None)
+    errors = [caught.value, *(by_host.values() if isinstance(by_host, Mapping) else [])]
     error = next((e for e in errors if isinstance(e, Unavailable)), None)
     assert error is not None, f"{level} in {datacenters[1]} failed, but not Unavailable: {errors}"
     assert (error.required_replicas, error.alive_replicas) == (1, 0), (

@@ -37,7 +37,8 @@ def credentials(suite_env: SuiteEnv) -> tuple[str, str]:
 def auth_failure(exc: BaseException) -> BaseException | None:
     """The AuthenticationFailed inside a connection error, if that is what it was."""
     errors: list[object] = [exc]
-    if isinstance(exc, NoHostAvailable):
+    # per-host errors by host; a bare list of addresses when no host even answered
+    if isinstance(exc, NoHostAvailable) and isinstance(exc.errors, Mapping):
         errors += list(exc.errors.values())
     return next((e for e in errors if isinstance(e, AuthenticationFailed)), None)
 
