@@ -61,6 +61,9 @@ SELECT = f"SELECT v FROM {KEYSPACE}.kv WHERE k = ?"
 VARIANTS = ("R0", "W", "R1", "Wg", "Wl", "S")
 PHASES = ("insert", "select")
 VALUE = "x" * 32
+# a node that has just started on a busy machine can take more than the driver's 2 s to
+# answer the control connection's first queries
+CONTROL_TIMEOUT = 30.0
 
 
 @dataclass
@@ -192,7 +195,10 @@ def connect_raw(contact_point: str, port: int, local_dc: str, timeout: float) ->
         request_timeout=timeout,
     )
     cluster = Cluster(
-        [contact_point], port=port, execution_profiles={EXEC_PROFILE_DEFAULT: profile}
+        [contact_point],
+        port=port,
+        execution_profiles={EXEC_PROFILE_DEFAULT: profile},
+        control_connection_timeout=CONTROL_TIMEOUT,
     )
     raw = cluster.connect()
     raw.execute(
@@ -212,6 +218,7 @@ async def connect_aiocql(
         local_dc=local_dc,
         timeouts=aiocql.Timeouts(request=request_timeout),
         limits=aiocql.Limits(max_in_flight=max(1024, concurrency)),
+        control_connection_timeout=CONTROL_TIMEOUT,
     )
     return acluster, await acluster.connect()
 
