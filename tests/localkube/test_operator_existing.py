@@ -215,3 +215,24 @@ def test_deleting_a_provisioning_testrun_uninstalls_its_cluster(
     wait_gone(localkube, "k8ssandraclusters", ns, None, timeout=120)
     releases = items(localkube, "secrets", ns, "owner=helm")
     assert releases == [], [r["metadata"]["name"] for r in releases]
+
+
+def test_a_fault_fails_the_run_saying_operator_mode_cannot_inject_it(
+    localkube: Localkube, operator: Operator, shared: str
+) -> None:
+    manifest = run(
+        "faulty", {"k8ssandraCluster": "shared", "localDatacenter": "dc1"}, [{"name": "smoke"}]
+    )
+    manifest["spec"]["cluster"]["datacenters"] = [{"name": "dc1", "size": 1}]
+    manifest["spec"]["allowFaultsOnExisting"] = True
+    manifest["spec"]["faults"] = [
+        {"name": "kill-it", "action": "NodeKill", "when": {"beforeSuite": "smoke"}}
+    ]
+    apply(localkube, shared, manifest)
+    status = wait_completed(localkube, shared, "faulty", 300, operator)["status"]
+    assert (status["phase"], status["reason"]) == ("Failed", "FaultFailed"), status
+    [fault] = status["faults"]
+    assert fault["phase"] == "Failed"
+    assert "not yet supported in operator mode" in fault["reason"]
+    assert suites({"status": status})["smoke"]["phase"] == "Skipped"  # held back, never started
+    assert len(items(localkube, "k8ssandraclusters", shared)) == 1
