@@ -183,6 +183,16 @@ def _git(*args: str) -> str:
     return done.stdout
 
 
+def checkout() -> dict[str, Any]:
+    """The commit, and aiocql's files not committed: every client process imports aiocql from
+    the work tree as it is when that process starts."""
+    status = _git("status", "--porcelain", "--", "testsuites/src/aiocql").splitlines()
+    return {
+        "commit": _git("rev-parse", "--short", "HEAD").strip(),
+        "aiocql_uncommitted": [line[3:] for line in status],
+    }
+
+
 def spread(values: list[float]) -> float:
     """(max - min) / median of the per-round values: how far one round can be from another."""
     return (max(values) - min(values)) / statistics.median(values) if values else float("nan")
@@ -310,6 +320,7 @@ def main(argv: list[str] | None = None) -> int:
         print(message, file=sys.stderr, flush=True)
 
     load_before = os.getloadavg()
+    checkout_before = checkout()
     python, venv = peers_venv(progress)
     clients = [c for c in chosen if c not in venv["unavailable"]]
 
@@ -344,15 +355,13 @@ def main(argv: list[str] | None = None) -> int:
     else:
         with local_cluster(progress, False) as (host, port, _dc, _split):
             figures = run(host, port)
-    commit = _git("rev-parse", "--short", "HEAD").strip()
-    # aiocql is imported from the work tree, which may hold changes not yet committed
-    uncommitted = _git("status", "--porcelain", "--", "testsuites/src/aiocql").split("\n")
+    checkout_after = checkout()
     print(
         json.dumps(
             {
                 "environment": {
-                    "commit": commit,
-                    "aiocql_uncommitted": [line[3:] for line in uncommitted if line],
+                    "checkout_before": checkout_before,
+                    "checkout_after": checkout_after,
                     "python": platform.python_version(),
                     "cpus": os.cpu_count(),
                     "cores": "node and clients share them (not pinned)",
