@@ -112,6 +112,9 @@ def run_suite(
             "--junitxml",
             str(Path(tmp) / "junit.xml"),
             "-q",
+            # pytest's own traceback style spends seconds per failure rendering source; a suite
+            # whose cluster refuses it fails every test the same way, and took minutes to say so
+            "--tb=native",
         ]
         if markers:
             args += ["-m", markers]
