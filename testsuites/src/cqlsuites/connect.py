@@ -47,6 +47,18 @@ def cluster_options(env: SuiteEnv) -> dict[str, Any]:
     return options
 
 
+def consistency_level(name: str) -> int:
+    """The driver's value for a consistency level named as in CQL (``LOCAL_QUORUM``)."""
+    from cassandra import ConsistencyLevel
+
+    try:
+        level: int = ConsistencyLevel.name_to_value[name.upper()]
+    except KeyError:
+        known = ", ".join(sorted(ConsistencyLevel.name_to_value))
+        raise ValueError(f"consistency {name!r} is not a consistency level ({known})") from None
+    return level
+
+
 def new_cluster(env: SuiteEnv) -> AsyncCluster:
     from aiocql import AsyncCluster
 

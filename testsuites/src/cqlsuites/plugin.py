@@ -336,9 +336,20 @@ def suite_metrics(cqlsuites_reporter: SuiteReporter) -> dict[str, Any]:
 
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
-async def cql_cluster(suite_env: SuiteEnv) -> AsyncIterator[AsyncCluster]:
-    """The aiocql cluster for the contact points, credentials and CA the launcher gave."""
+async def cql_cluster(
+    suite_env: SuiteEnv, suite_params: Mapping[str, Any]
+) -> AsyncIterator[AsyncCluster]:
+    """The aiocql cluster for the contact points, credentials and CA the launcher gave.
+
+    A suite that declares a ``consistency`` param runs every request at it by default, so a
+    read sees the write before it whatever the replication factor.
+    """
     async with connect.new_cluster(suite_env) as cluster:
+        level = suite_params.get("consistency")
+        if isinstance(level, str):
+            cluster.driver_cluster.profile_manager.default.consistency_level = (
+                connect.consistency_level(level)
+            )
         yield cluster
 
 

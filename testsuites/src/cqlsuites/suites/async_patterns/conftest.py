@@ -7,17 +7,9 @@ from typing import Any
 
 import pytest
 from aiocql import AsyncCluster, AsyncSession
-from cassandra import ConsistencyLevel
 from cassandra.query import SimpleStatement
 
 DDL_TIMEOUT = 60.0
-
-
-@pytest.fixture(scope="session", autouse=True)
-def default_consistency(cql_cluster: AsyncCluster, suite_params: Mapping[str, Any]) -> None:
-    """Every request at the ``consistency`` param, so a read sees the write before it."""
-    level = ConsistencyLevel.name_to_value[suite_params["consistency"]]
-    cql_cluster.driver_cluster.profile_manager.default.consistency_level = level
 
 
 @pytest.fixture(scope="session")

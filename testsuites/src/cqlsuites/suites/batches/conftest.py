@@ -7,18 +7,16 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 import pytest
-from aiocql import AsyncCluster, AsyncSession
+from aiocql import AsyncSession
 from cassandra import ConsistencyLevel
 
 DDL_TIMEOUT = 60.0
 
 
-@pytest.fixture(scope="session", autouse=True)
-def consistency(cql_cluster: AsyncCluster, suite_params: Mapping[str, Any]) -> int:
-    """The ``consistency`` param, also made the default of every request of the suite so that
-    read-backs see the batch before them when RF > 1."""
+@pytest.fixture(scope="session")
+def consistency(suite_params: Mapping[str, Any]) -> int:
+    """The ``consistency`` param, which the plugin makes every request's default."""
     level: int = ConsistencyLevel.name_to_value[suite_params["consistency"]]
-    cql_cluster.driver_cluster.profile_manager.default.consistency_level = level
     return level
 
 

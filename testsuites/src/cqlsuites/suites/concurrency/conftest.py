@@ -1,22 +1,14 @@
-"""A pre-filled table the reads go to, and the ``consistency`` param for every request."""
+"""A pre-filled table the reads go to."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
 
-import pytest
 import pytest_asyncio
-from aiocql import AsyncCluster, AsyncSession
-from cassandra import ConsistencyLevel
+from aiocql import AsyncSession
 
 DDL = 60.0
-
-
-@pytest.fixture(scope="session", autouse=True)
-def _consistency(cql_cluster: AsyncCluster, suite_params: Mapping[str, Any]) -> None:
-    level = ConsistencyLevel.name_to_value[suite_params["consistency"]]
-    cql_cluster.driver_cluster.profile_manager.default.consistency_level = level
 
 
 async def prepare_idempotent(cql: AsyncSession, text: str) -> Any:

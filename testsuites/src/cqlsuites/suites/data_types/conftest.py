@@ -7,13 +7,8 @@ param, so reads see earlier writes on any topology.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
-import pytest
 import pytest_asyncio
 from aiocql import AsyncCluster, AsyncSession
-from cassandra import ConsistencyLevel
 
 from .cases import SCALARS, Address, Person, Point, column
 
@@ -48,12 +43,6 @@ _SCHEMA = (
     "CREATE TYPE IF NOT EXISTS point (x int, y int)",
     "CREATE TABLE IF NOT EXISTS udts (k text PRIMARY KEY, who frozen<person>, at point)",
 )
-
-
-@pytest.fixture(scope="session", autouse=True)
-def _consistency(cql_cluster: AsyncCluster, suite_params: Mapping[str, Any]) -> None:
-    level = ConsistencyLevel.name_to_value[suite_params["consistency"]]
-    cql_cluster.driver_cluster.profile_manager.default.consistency_level = level
 
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")

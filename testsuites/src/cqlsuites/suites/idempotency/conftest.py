@@ -1,16 +1,14 @@
-"""The recording cluster, the over-replicated keyspace that makes Unavailable real, and the
-``consistency`` param for the suite's own session."""
+"""The recording cluster and the over-replicated keyspace that makes Unavailable real."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
 import pytest_asyncio
 from aiocql import AsyncCluster, AsyncSession, IdempotentRetryPolicy
-from cassandra import ConsistencyLevel
 from cassandra.policies import RetryPolicy
 
 from cqlsuites import connect
@@ -79,12 +77,6 @@ class RecordingRetryPolicy(IdempotentRetryPolicy):
         return self._record(
             "request_error", query, super().on_request_error(query, *args, **info), info
         )
-
-
-@pytest.fixture(scope="session", autouse=True)
-def _consistency(cql_cluster: AsyncCluster, suite_params: Mapping[str, Any]) -> None:
-    level = ConsistencyLevel.name_to_value[suite_params["consistency"]]
-    cql_cluster.driver_cluster.profile_manager.default.consistency_level = level
 
 
 @pytest.fixture(scope="session")

@@ -2,24 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
-from typing import Any
+from collections.abc import AsyncIterator
 
 import pytest
-from aiocql import AsyncCluster, AsyncSession
-from cassandra import ConsistencyLevel
+from aiocql import AsyncSession
 
 from cqlsuites.connect import keyspace_cql
 from cqlsuites.env import SuiteEnv
 
 DDL_TIMEOUT = 60.0
-
-
-@pytest.fixture(scope="session", autouse=True)
-def default_consistency(cql_cluster: AsyncCluster, suite_params: Mapping[str, Any]) -> None:
-    """Every request at the ``consistency`` param, so a read sees the write before it."""
-    profile = cql_cluster.driver_cluster.profile_manager.default
-    profile.consistency_level = ConsistencyLevel.name_to_value[suite_params["consistency"]]
 
 
 @pytest.fixture(scope="session")

@@ -1,13 +1,9 @@
-"""The suite's tables (created once, in the suite keyspace) and its default consistency."""
+"""The suite's tables, created once in the suite keyspace."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
 import pytest
-from aiocql import AsyncCluster, AsyncSession
-from cassandra import ConsistencyLevel
+from aiocql import AsyncSession
 
 DDL_TIMEOUT = 60.0
 TABLES = (
@@ -22,13 +18,6 @@ TABLES = (
     "CREATE TABLE IF NOT EXISTS events (sensor int, at timestamp, reading double, "
     "PRIMARY KEY (sensor, at)) WITH CLUSTERING ORDER BY (at DESC) AND default_time_to_live = 600",
 )
-
-
-@pytest.fixture(scope="session", autouse=True)
-def default_consistency(cql_cluster: AsyncCluster, suite_params: Mapping[str, Any]) -> None:
-    """Every request at the ``consistency`` param, so a read sees the write before it."""
-    level = ConsistencyLevel.name_to_value[suite_params["consistency"]]
-    cql_cluster.driver_cluster.profile_manager.default.consistency_level = level
 
 
 @pytest.fixture(scope="session")

@@ -1,22 +1,11 @@
-"""A partition of ``SMALL`` ordered rows most tests stream, and the ``consistency`` param."""
+"""A partition of ``SMALL`` ordered rows most tests stream."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
-import pytest
 import pytest_asyncio
-from aiocql import AsyncCluster, AsyncSession
-from cassandra import ConsistencyLevel
+from aiocql import AsyncSession
 
 SMALL = 250
-
-
-@pytest.fixture(scope="session", autouse=True)
-def _consistency(cql_cluster: AsyncCluster, suite_params: Mapping[str, Any]) -> None:
-    level = ConsistencyLevel.name_to_value[suite_params["consistency"]]
-    cql_cluster.driver_cluster.profile_manager.default.consistency_level = level
 
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
