@@ -19,6 +19,7 @@ from aiocql import (
     SessionClosedError,
     StreamClosedError,
 )
+from cassandra import OperationTimedOut
 from cassandra.cluster import NoHostAvailable
 from fakes import FakeDriverSession, FakeResponseFuture, cancel_and_check_released
 from test_bridge_races import wait_for_requests
@@ -148,6 +149,27 @@ async def test_total_timeout(make_session: Make) -> None:
     session, _ = make_session(table(100, stall_from_page=2))
     with pytest.raises(RequestTimeout):
         await consume(session.stream("SELECT x", page_size=10, total_timeout=0.2))
+    assert session.in_flight == 0
+
+
+async def test_total_timeout_when_the_drivers_own_timer_fires_first(make_session: Make) -> None:
+    # the second page gets what is left of the budget as its driver timeout; the driver's
+    # "Client request timeout" must still surface as the stream's total timeout
+    driver_timeout = OperationTimedOut("Client request timeout", None)
+    serve = table(100)
+
+    def behaviour(rf: FakeResponseFuture) -> None:
+        if rf.paging_state_in is None:
+            serve(rf)
+        else:
+            rf.fail(driver_timeout)
+
+    session, _ = make_session(behaviour)
+    rows = session.stream("SELECT x", page_size=10, total_timeout=5.0)
+    with pytest.raises(RequestTimeout, match="total_timeout") as info:
+        await consume(rows)
+    assert isinstance(info.value, TimeoutError)
+    assert info.value.__cause__ is driver_timeout
     assert session.in_flight == 0
 
 

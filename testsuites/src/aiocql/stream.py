@@ -19,6 +19,8 @@ from collections.abc import Callable
 from time import monotonic
 from typing import TYPE_CHECKING, Any
 
+from cassandra import OperationTimedOut
+
 from .errors import RequestTimeout, StreamBusyError, StreamClosedError
 from .listeners import RequestKind
 from .result import PageInfo
@@ -122,6 +124,9 @@ class StreamCore:
             return None
         return self.deadline - monotonic()
 
+    def _expired(self) -> RequestTimeout:
+        return RequestTimeout(f"stream total_timeout={self.total_timeout:g}s expired")
+
     async def _produce(self) -> None:
         state = self.start_state
         loop = self.loop
@@ -133,18 +138,25 @@ class StreamCore:
                     await self.producer_waiter
                 options = self.options
                 remaining = self._remaining()
+                clipped = False
                 if remaining is not None:
                     if remaining <= 0:
-                        raise RequestTimeout(
-                            f"stream total_timeout={self.total_timeout:g}s expired"
-                        )
+                        raise self._expired()
                     if remaining < options.timeout:
                         options = options.with_timeout(remaining)
+                        clipped = True
                 kind: RequestKind = "page" if self.page_requests else "execute"
                 self.page_requests += 1
-                result = await self.session._execute_page(
-                    kind, self.statement, self.parameters, options, state
-                )
+                try:
+                    result = await self.session._execute_page(
+                        kind, self.statement, self.parameters, options, state
+                    )
+                except OperationTimedOut as exc:
+                    # The page had only what was left of the stream's budget: when the driver's
+                    # own timer fires first, it is still the stream's total_timeout that expired.
+                    if clipped and not isinstance(exc, RequestTimeout):
+                        raise self._expired() from exc
+                    raise
                 rows = result.rows
                 state = result.paging_state
                 self.pages_fetched += 1
@@ -218,9 +230,7 @@ class StreamCore:
                             await waiter
                     except TimeoutError:
                         if not waiter.done() or waiter.cancelled():
-                            exc = RequestTimeout(
-                                f"stream total_timeout={self.total_timeout:g}s expired"
-                            )
+                            exc = self._expired()
                             self.abort(exc)
                             raise exc from None
             finally:
