@@ -21,10 +21,19 @@ from typing import Any
 from aiocql import AsyncSession
 from cassandra import ConsistencyLevel, DriverException, RequestExecutionException
 from cassandra.cluster import NoHostAvailable
+from cassandra.connection import ConnectionException
 
 DDL_TIMEOUT = 60.0
 REQUEST_TIMEOUT = 5.0
-DRIVER_ERRORS = (DriverException, RequestExecutionException, NoHostAvailable, TimeoutError)
+# A request in flight on a node's connection when the node dies fails with the connection's own
+# error (ConnectionShutdown): the driver does not retry a write it cannot prove idempotent.
+DRIVER_ERRORS = (
+    DriverException,
+    RequestExecutionException,
+    NoHostAvailable,
+    ConnectionException,
+    TimeoutError,
+)
 RECOVERED_SHARE = 0.9
 """Throughput counts as recovered at this share of its median before the first failure."""
 PROBE_INTERVAL = 0.2
