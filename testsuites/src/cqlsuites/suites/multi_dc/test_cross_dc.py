@@ -68,6 +68,25 @@ async def test_suite_keyspace_is_replicated_in_every_dc(
         assert int(replication.get(dc, 0)) >= 1, f"{keyspace} has no replica in {dc}: {replication}"
 
 
+async def _write_in_one_dc(
+    sessions: Mapping[str, AsyncSession],
+    writer_dc: str,
+    reader_dc: str,
+    table: str,
+    keys: list[str],
+    level: int,
+) -> tuple[AsyncSession, PreparedStatement]:
+    """Write ``keys`` (value: their index) through ``writer_dc`` at ``level``; return the
+    other DC's session and its prepared read."""
+    writer, reader = sessions[writer_dc], sessions[reader_dc]
+    write, _ = await _statements(writer, table)
+    _, read = await _statements(reader, table)
+    await asyncio.gather(
+        *(writer.execute(write, (k, i), consistency_level=level) for i, k in enumerate(keys))
+    )
+    return reader, read
+
+
 @pytest.mark.parametrize(("source", "target"), PAIRS)
 async def test_each_quorum_write_is_read_at_once_in_the_other_dc(
     sessions: Mapping[str, AsyncSession],
@@ -77,16 +96,14 @@ async def test_each_quorum_write_is_read_at_once_in_the_other_dc(
     source: str,
     target: str,
 ) -> None:
-    writer = sessions[_pick(datacenters, source)]
-    reader = sessions[_pick(datacenters, target)]
-    write, _ = await _statements(writer, table)
-    _, read = await _statements(reader, table)
     keys = [f"each-{uuid.uuid4()}" for _ in range(suite_params["keys"])]
-    await asyncio.gather(
-        *(
-            writer.execute(write, (k, i), consistency_level=CL.EACH_QUORUM)
-            for i, k in enumerate(keys)
-        )
+    reader, read = await _write_in_one_dc(
+        sessions,
+        _pick(datacenters, source),
+        _pick(datacenters, target),
+        table,
+        keys,
+        CL.EACH_QUORUM,
     )
     found = await _read_all(reader, read, keys, CL.LOCAL_QUORUM)
     missing = [k for k, v in found.items() if v is None]
@@ -107,16 +124,14 @@ async def test_local_quorum_write_reaches_the_other_dc(
     source: str,
     target: str,
 ) -> None:
-    writer = sessions[_pick(datacenters, source)]
-    reader = sessions[_pick(datacenters, target)]
-    write, _ = await _statements(writer, table)
-    _, read = await _statements(reader, table)
     keys = [f"local-{uuid.uuid4()}" for _ in range(suite_params["keys"])]
-    await asyncio.gather(
-        *(
-            writer.execute(write, (k, i), consistency_level=CL.LOCAL_QUORUM)
-            for i, k in enumerate(keys)
-        )
+    reader, read = await _write_in_one_dc(
+        sessions,
+        _pick(datacenters, source),
+        _pick(datacenters, target),
+        table,
+        keys,
+        CL.LOCAL_QUORUM,
     )
     missing = keys
     try:
