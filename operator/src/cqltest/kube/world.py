@@ -17,7 +17,6 @@ after the status recording the cancel is published (the order ``engine.world`` r
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -45,20 +44,15 @@ from cqltest.engine.names import (
 )
 from cqltest.engine.world import observed_from_world
 from cqltest.kube import objects
+from cqltest.kube.access import ClusterAccess
 from cqltest.kube.client import Kube
 from cqltest.kube.helm import Releases, chart_path
-from cqltest.model import SecretKeyRef, TestRunSpec, TestRunStatus
-from cqltest.render.cluster import (
-    cluster_name,
-    cluster_values,
-    datacenter_service,
-    release_name,
-    superuser_secret_name,
-)
+from cqltest.model import TestRunSpec, TestRunStatus
+from cqltest.render.cluster import cluster_name, cluster_values, release_name
 from cqltest.render.environment import Connection
 from cqltest.render.job import render_job, render_probe_job
-from cqltest.render.pods import NO_SECRETS, Owner, Secrets
-from cqltest.render.tls import CA_KEY, secret_names, tls_secrets
+from cqltest.render.pods import Owner, Secrets
+from cqltest.render.tls import secret_names, tls_secrets
 
 Clock = Callable[[], datetime]
 CLUSTER_CHART = "cqltest-cluster"
@@ -226,100 +220,16 @@ class RunWorld:
 
     # ------------------------------------------------------------------ connection
 
-    def connection(self) -> Connection:
-        cluster = self.spec.cluster
-        topology = {
-            dc.name: {"nodes": dc.size, "replicationFactor": dc.effective_replication_factor}
-            for dc in cluster.datacenters
-        }
-        existing = cluster.existing
-        if existing is not None and self.attached is not None:
-            return Connection(
-                contact_points=(datacenter_service(self.attached, existing.local_datacenter),),
-                local_dc=existing.local_datacenter,
-                username=self._attached_username(),
-                topology=topology,
-            )
-        if existing is not None:
-            return Connection(
-                contact_points=tuple(existing.contact_points or ()),
-                port=existing.port,
-                local_dc=existing.local_datacenter,
-                username=existing.username,
-                topology=topology,
-            )
-        assert self.cluster is not None
-        first = cluster.datacenters[0].name
-        auth = cluster.security.authentication
-        return Connection(
-            contact_points=(datacenter_service(self.cluster, first),),
-            local_dc=first,
-            username=superuser_secret_name(self.cluster) if auth else None,
-            topology=topology,
+    def access(self) -> ClusterAccess:
+        return ClusterAccess(
+            self.kube, self.owner, self.spec, self.cluster, self.attached, self.tls
         )
 
-    def _attached_secret(self) -> str | None:
-        """The superuser Secret of the attached K8ssandraCluster, None when auth is off."""
-        assert self.attached is not None
-        obj = objects.get_custom(self.kube, *objects.K8SSANDRA, self.owner.namespace, self.attached)
-        spec = (obj or {}).get("spec") or {}
-        if spec.get("auth") is False:
-            return None
-        ref = (spec.get("cassandra") or {}).get("superuserSecretRef") or {}
-        return str(ref.get("name") or superuser_secret_name(self.attached))
-
-    def _attached_username(self) -> str | None:
-        name = self._attached_secret()
-        if name is None:
-            return None
-        secret = objects.get(self.kube, "Secret", self.owner.namespace, name) or {}
-        encoded = (secret.get("data") or {}).get("username")
-        return base64.b64decode(encoded).decode() if encoded else name
+    def connection(self) -> Connection:
+        return self.access().connection()
 
     def secrets(self) -> Secrets:
-        cluster = self.spec.cluster
-        existing = cluster.existing
-        if existing is not None and self.attached is not None:
-            secret = self._attached_secret()
-            return (
-                Secrets(password=SecretKeyRef(name=secret, key="password"))
-                if secret
-                else NO_SECRETS
-            )
-        if existing is not None:
-            source = existing.password_from
-            if source is not None and source.secret_key_ref is not None:
-                return Secrets(password=source.secret_key_ref)
-            if existing.password is not None:
-                return Secrets(password=SecretKeyRef(name=self._existing_secret(), key="password"))
-            return NO_SECRETS
-        assert self.cluster is not None
-        password = (
-            SecretKeyRef(name=superuser_secret_name(self.cluster), key="password")
-            if cluster.security.authentication
-            else None
-        )
-        ca = (
-            SecretKeyRef(name=self.tls.ca, key=CA_KEY)
-            if self.tls and cluster.security.tls.client
-            else None
-        )
-        return Secrets(password=password, ca=ca)
-
-    def _existing_secret(self) -> str:
-        """An inline password of an existing cluster, moved into a Secret the pods reference."""
-        name = f"{self.owner.name}-existing"[:253]
-        existing = self.spec.cluster.existing
-        assert existing is not None
-        assert existing.password is not None
-        manifest = {
-            "apiVersion": "v1",
-            "kind": "Secret",
-            "metadata": self.owner.metadata(name, {LABEL_TESTRUN: label_value(self.owner.name)}),
-            "stringData": {"password": existing.password},
-        }
-        objects.create_or_get(self.kube, manifest)
-        return name
+        return self.access().secrets()
 
     # ------------------------------------------------------------------ the engine's actions
 
