@@ -1,6 +1,7 @@
 """``python -m cqlsuites run <suite>``: the one entrypoint of a suite subprocess or test pod.
 
-(``probe`` checks a cluster answers CQL, see :mod:`cqlsuites.probe`; ``list`` names the suites.)
+(``probe`` checks a cluster answers CQL, see :mod:`cqlsuites.probe`; ``reset`` cleans a pooled
+cluster, see :mod:`cqlsuites.reset`; ``list`` names the suites.)
 
 It runs pytest on a built-in suite (``cqlsuites/suites/<name>``) or on a directory of the
 user's own tests with the result plugin, under a pytest configuration of its own so that
@@ -56,7 +57,17 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("list", help="list the built-in suites")
     probe = sub.add_parser("probe", help="check the cluster answers CQL (exit 0) or not (1)")
     probe.add_argument("--timeout", type=float, default=60.0, help="seconds to keep trying")
+    reset = sub.add_parser("reset", help="drop what a pooled cluster's baseline does not name")
+    reset.add_argument("--timeout", type=float, default=60.0, help="seconds to keep trying")
+    reset.add_argument("--drop", action="store_true", help="drop (else only list) the rest")
+    reset.add_argument("--keep-keyspace", action="append", default=[], help="a baseline keyspace")
+    reset.add_argument("--keep-role", action="append", default=[], help="a baseline role")
     args = parser.parse_args(argv)
+    if args.command == "reset":
+        from cqlsuites.reset import reset as run_reset
+
+        kept = {"keyspaces": args.keep_keyspace, "roles": args.keep_role}
+        return run_reset(kept if args.drop else None, timeout=args.timeout)
     if args.command == "list":
         print("\n".join(builtin_suites()))
         return 0

@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable, Iterator
 
 from cassandra.cluster import Session
+from cqlsuites.reset import quote, to_drop
 
 from cqltest.errors import ClusterError
 from cqltest.local import netfaults, nodes, probe
@@ -25,19 +26,6 @@ from cqltest.local.readiness import wait_ready
 
 Healer = Callable[[LocalCluster], None]
 _healers: list[Healer] = []
-
-#: Keyspaces Cassandra owns; never dropped, whatever the baseline says.
-SYSTEM_KEYSPACES = frozenset(
-    {
-        "system",
-        "system_auth",
-        "system_distributed",
-        "system_schema",
-        "system_traces",
-        "system_views",
-        "system_virtual_schema",
-    }
-)
 
 
 def on_heal(healer: Healer) -> Healer:
@@ -94,14 +82,12 @@ def reset(
     say("every node UP")
     with _session(cluster) as session:
         keyspaces, roles = _schema(cluster, session)
-        keep_keyspaces = SYSTEM_KEYSPACES | set(kept.get("keyspaces", []))
-        keep_roles = set(kept.get("roles", [])) | {cluster.state.username or ""}
-        dropped = sorted(keyspaces - keep_keyspaces)
+        dropped, dropped_roles = to_drop(keyspaces, roles, kept, cluster.state.username)
         for keyspace in dropped:
-            session.execute(f"DROP KEYSPACE IF EXISTS {_quote(keyspace)}", timeout=60)
-        for role in sorted(roles - keep_roles):
-            session.execute(f"DROP ROLE IF EXISTS {_quote(role)}", timeout=60)
-    say(f"dropped {len(dropped)} keyspaces and {len(roles - keep_roles)} roles")
+            session.execute(f"DROP KEYSPACE IF EXISTS {quote(keyspace)}", timeout=60)
+        for role in dropped_roles:
+            session.execute(f"DROP ROLE IF EXISTS {quote(role)}", timeout=60)
+    say(f"dropped {len(dropped)} keyspaces and {len(dropped_roles)} roles")
 
 
 @contextlib.contextmanager
@@ -128,7 +114,3 @@ def _schema(cluster: LocalCluster, session: Session) -> tuple[set[str], set[str]
         # may not even be readable yet on a node just started
         return keyspaces, set()
     return keyspaces, {row.role for row in session.execute("SELECT role FROM system_auth.roles")}
-
-
-def _quote(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
