@@ -7,15 +7,25 @@ checks (``pool_problems``) mirror the CEL rules attached to ``ClusterSpec``.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import Field
 
 from cqltest.errors import Problem
 from cqltest.model.types import CamelModel, Duration
 
+if TYPE_CHECKING:
+    from cqltest.model.spec import ClusterSpec
+
 DEFAULT_POOL = "default"
+#: What a run asks of its cluster that does not change the cluster itself.
+NOT_SHAPE = frozenset({"reuse", "pool", "pool_policy", "teardown", "ready_timeout"})
+SHAPE_HASH = 10
+#: Helm refuses release names longer than this.
+RELEASE_LIMIT = 53
 
 
 class PoolPolicy(CamelModel):
@@ -83,3 +93,44 @@ def pool_problems(cluster: Mapping[str, Any]) -> list[Problem]:
                 )
             )
     return problems
+
+
+def cluster_shape(cluster: ClusterSpec, version: str) -> tuple[str, str]:
+    """A stable hash of what makes two provisioned clusters interchangeable, and a short text.
+
+    Everything in ``spec.cluster`` counts (version, datacenters with sizes and racks, security,
+    resources and heap) except what only says how the run uses it (:data:`NOT_SHAPE`).
+    ``version`` is the resolved one (``5.0`` and the ``5.0.x`` it means are one shape).
+    """
+    fields = cluster.model_dump(mode="json", exclude=set(NOT_SHAPE))
+    fields["server_version"] = version
+    digest = hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()
+    dcs = " ".join(f"{dc.name}:{dc.size}" for dc in cluster.datacenters)
+    security = cluster.security
+    extras = [
+        flag
+        for flag, on in (
+            ("auth", security.authentication),
+            ("client-tls", security.tls.client),
+            ("internode-tls", security.tls.internode),
+        )
+        if on
+    ]
+    heap = cluster.resources.heap if cluster.resources and cluster.resources.heap else None
+    text = " ".join([version, dcs, *([f"heap {heap}"] if heap else []), *extras])
+    return digest[:SHAPE_HASH], text
+
+
+def pooled_release(pool: str, shape: str, index: int) -> str:
+    """The Helm release (and slot) of a pooled cluster: ``pool-<pool>-<shape>-<index>``.
+
+    DNS-safe and within Helm's 53 characters: a long pool name is cut and a hash of it added,
+    so two long pool names sharing a prefix still name different releases.
+    """
+    tail = f"-{shape}-{index}"
+    name = f"pool-{pool}{tail}"
+    if len(name) <= RELEASE_LIMIT:
+        return name
+    digest = hashlib.sha256(pool.encode()).hexdigest()[:6]
+    room = RELEASE_LIMIT - len(tail) - len("pool--") - len(digest)
+    return f"pool-{pool[:room].rstrip('-')}-{digest}{tail}"
