@@ -4,7 +4,8 @@ Every node of a local cluster listens on its own loopback address, but Cassandra
 its outgoing internode connections, so they all leave from 127.0.0.1 and a rule on source
 addresses would match nothing. What does tell the sender apart is the socket's cgroup: each
 partitioned node is moved into its own cgroup v2 (``<cgroup2>/cqltest/<table>/<node>``) and the
-rules drop what a node of one side sends to an address of the other. Sockets keep the cgroup
+rules drop what a node of one side sends to an address of the other (:func:`partition`; a
+:func:`cut` is one direction of it, as NetworkPolicy ingress rules need). Sockets keep the cgroup
 they were created in, so the internode connections that already exist are destroyed
 (``ss -K``) and Cassandra reconnects from the new cgroup, into the rules.
 
@@ -111,15 +112,38 @@ def partition(
     """Cut every internode message between the two sides (clients still reach every node)."""
     if len(sides) != 2 or not sides[0] or not sides[1]:
         raise ClusterError("a partition needs two non-empty sides")
+    cuts = [
+        Cut(member, tuple(m.address for m in other))
+        for own, other in ((sides[0], sides[1]), (sides[1], sides[0]))
+        for member in own
+    ]
+    cut(subnet, fault, cuts, storage_port)
+
+
+@dataclass(frozen=True)
+class Cut:
+    """A directed cut: what ``source`` sends to the storage port of ``destinations`` is dropped
+    (what they send to it is not: a partition is a cut each way)."""
+
+    source: Member
+    destinations: tuple[str, ...]
+
+
+def cut(subnet: int, fault: str, cuts: Sequence[Cut], storage_port: int) -> None:
+    """Put exactly ``cuts`` in the fault's chain (replacing what it held): each source's
+    internode packets to its destinations are dropped."""
     rules = []
-    for own, other in ((sides[0], sides[1]), (sides[1], sides[0])):
-        targets = ", ".join(m.address for m in other)
-        for member in own:
-            path, level = _place(subnet, member)
-            rules.append(
-                f'socket cgroupv2 level {level} "{path}" ip daddr {{ {targets} }} '
-                f"tcp dport {storage_port} drop"
-            )
+    for each in cuts:
+        if not each.destinations:
+            continue
+        path, level = _place(subnet, each.source)
+        targets = ", ".join(each.destinations)
+        rules.append(
+            f'socket cgroupv2 level {level} "{path}" ip daddr {{ {targets} }} '
+            f"tcp dport {storage_port} drop"
+        )
+    if not rules:
+        raise ClusterError(f"cut {fault!r}: no source has a destination to cut")
     table, chain = table_name(subnet), chain_name(fault)
     hook = "{ type filter hook output priority 0; policy accept; }"
     # add + flush makes a repeated inject replace the chain's rules instead of doubling them
@@ -130,7 +154,8 @@ def partition(
         *(f"add rule {FAMILY} {table} {chain} {rule}" for rule in rules),
     ]
     _nft(script="\n".join(lines) + "\n")
-    _drop_connections([m.address for side in sides for m in side], storage_port)
+    addresses = {c.source.address for c in cuts} | {a for c in cuts for a in c.destinations}
+    _drop_connections(sorted(addresses), storage_port)
 
 
 def _drop_connections(addresses: Iterable[str], storage_port: int) -> None:
