@@ -84,13 +84,15 @@ def test_release_names_are_dns_safe_and_fit_helm() -> None:
 def test_an_idle_cluster_of_the_shape_is_taken_oldest_first() -> None:
     members = [idle(0, ago=5), idle(1, ago=50), idle(2, shape="s2", ago=500)]
     decision = decide(members, "s1", Limits(4, 3), ME, {"uid-a"}, NOW)
-    assert decision.kind == "take" and decision.member == members[1]
+    assert decision.kind == "take"
+    assert decision.member == members[1]
 
 
 def test_a_run_finds_the_cluster_it_already_holds() -> None:
     mine = member(1, claimant=ME)
     decision = decide([idle(0), mine], "s1", Limits(), ME, {"uid-b"}, NOW)
-    assert decision.kind == "mine" and decision.member == mine
+    assert decision.kind == "mine"
+    assert decision.member == mine
 
 
 def test_a_claim_of_a_run_that_is_gone_has_expired() -> None:
@@ -108,18 +110,19 @@ def test_full_shape_waits_and_names_the_holder() -> None:
 def test_room_in_the_shape_provisions_the_first_free_index() -> None:
     members = [member(0, claimant=OTHER), member(2, claimant=OTHER)]
     decision = decide(members, "s1", Limits(4, 3), ME, {"uid-a"}, NOW)
-    assert decision.kind == "provision" and decision.index == 1
+    assert decision.kind == "provision"
+    assert decision.index == 1
 
 
 def test_a_full_pool_evicts_an_idle_cluster_of_another_shape() -> None:
     members = [member(0, "s2", claimant=OTHER), idle(0, "s3", ago=30), idle(1, "s3", ago=90)]
     decision = decide(members, "s1", Limits(3, 1), ME, {"uid-a"}, NOW)
-    assert decision.kind == "evict" and decision.member == members[2]
+    assert decision.kind == "evict"
+    assert decision.member == members[2]
     busy = [member(0, "s2", claimant=OTHER)]
     waiting = decide(busy, "s1", Limits(1, 1), ME, {"uid-a"}, NOW)
-    assert waiting.kind == "wait" and waiting.message == (
-        "1/1 clusters in the pool, none idle by ns/run-a"
-    )
+    assert waiting.kind == "wait"
+    assert waiting.message == ("1/1 clusters in the pool, none idle by ns/run-a")
 
 
 def test_stale_members_are_idle_past_ttl_or_reserved_by_the_dead() -> None:

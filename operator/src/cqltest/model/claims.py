@@ -142,8 +142,8 @@ class Limits:
 class Decision:
     """What a claiming run does now.
 
-    ``mine``: it already holds ``member``; ``take``: claim the warm ``member``; ``provision``: reserve
-    slot ``index``; ``evict``: retire the idle ``member`` of another shape to make room;
+    ``mine``: it already holds ``member``; ``take``: claim the warm ``member``; ``provision``:
+    reserve slot ``index``; ``evict``: retire the idle ``member`` of another shape to make room;
     ``wait``: nothing free, ``message`` says why.
     """
 
