@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 import pytest
@@ -51,6 +52,8 @@ def test_pod_manifest_is_the_stand_ins_and_owned() -> None:
         "cassandra.datastax.com/cluster": "demo",
         "cassandra.datastax.com/datacenter": "dc1",
         "cassandra.datastax.com/rack": "r2",
+        "statefulset.kubernetes.io/pod-name": "demo-dc1-r2-sts-0",
+        "app.kubernetes.io/managed-by": "cass-operator",
     }
     assert meta["annotations"] == {"localkube.cqltest.dev/stand-in": "k8ssandra"}
     assert meta["ownerReferences"] == [
@@ -67,6 +70,31 @@ def test_pod_manifest_is_the_stand_ins_and_owned() -> None:
     seed = objects.pod(T, objects.node_pods(T)[0], "localkube", OWNER, "/n/logs/system.log")
     assert seed["metadata"]["labels"]["cassandra.datastax.com/seed-node"] == "true"
     assert seed["metadata"]["annotations"]["localkube.cqltest.dev/log-file"] == "/n/logs/system.log"
+
+
+def test_pods_carry_the_common_labels_the_dcs_override_and_cass_operators_win() -> None:
+    body = copy.deepcopy(BODY)
+    cassandra = body["spec"]["cassandra"]
+    cassandra["metadata"] = {
+        "commonLabels": {
+            "cqltest.dev/testrun": "nightly",
+            "team": "a",
+            "app.kubernetes.io/managed-by": "someone",
+        }
+    }
+    cassandra["datacenters"][1]["metadata"]["commonLabels"] = {"team": "b"}
+    translation = translate(body)
+    assert translation == T  # labels alone never ask for another local cluster
+    labels = [objects.pod(translation, p, "n", OWNER)["metadata"]["labels"] for p in
+              objects.node_pods(translation)]  # fmt: skip
+    assert [(pod["cqltest.dev/testrun"], pod["team"]) for pod in labels] == [
+        ("nightly", "a"),
+        ("nightly", "a"),
+        ("nightly", "a"),
+        ("nightly", "b"),
+    ]
+    assert {pod["app.kubernetes.io/managed-by"] for pod in labels} == {"cass-operator"}
+    assert labels[3]["cassandra.datastax.com/datacenter"] == "dc2"
 
 
 @pytest.mark.parametrize("ready", [True, False])

@@ -35,6 +35,9 @@ LABEL_CLUSTER = "cassandra.datastax.com/cluster"
 LABEL_DATACENTER = "cassandra.datastax.com/datacenter"
 LABEL_RACK = "cassandra.datastax.com/rack"
 LABEL_SEED = "cassandra.datastax.com/seed-node"
+LABEL_POD_NAME = "statefulset.kubernetes.io/pod-name"
+LABEL_MANAGED_BY = "app.kubernetes.io/managed-by"
+MANAGED_BY = "cass-operator"
 CONTAINER = "cassandra"
 HOST_IP = "127.0.0.1"
 
@@ -101,6 +104,24 @@ def _metadata(
     }
 
 
+def pod_labels(translation: Translation, node: NodePod) -> dict[str, str]:
+    """The node Pod's labels: the K8ssandraCluster's ``commonLabels`` (k8ssandra hands them to
+    the CassandraDatacenter as additionalLabels), then cass-operator's own, which win."""
+    labels = dict(node.datacenter.common_labels)
+    labels.update(
+        {
+            LABEL_CLUSTER: translation.cluster_label,
+            LABEL_DATACENTER: node.datacenter.label,
+            LABEL_RACK: node.rack,
+            LABEL_POD_NAME: node.name,
+            LABEL_MANAGED_BY: MANAGED_BY,
+        }
+    )
+    if node.seed:
+        labels[LABEL_SEED] = "true"
+    return labels
+
+
 def pod(
     translation: Translation,
     node: NodePod,
@@ -110,10 +131,7 @@ def pod(
 ) -> dict[str, Any]:
     """The node's Pod; ``log_file`` (the node's system.log) is what the node agent serves as
     the Pod's ``kubectl logs``."""
-    labels = {LABEL_DATACENTER: node.datacenter.label, LABEL_RACK: node.rack}
-    if node.seed:
-        labels[LABEL_SEED] = "true"
-    metadata = _metadata(node.name, translation, owner, labels)
+    metadata = _metadata(node.name, translation, owner, pod_labels(translation, node))
     metadata["annotations"] = {STAND_IN_ANNOTATION: STAND_IN}
     if log_file is not None:
         metadata["annotations"][LOG_FILE_ANNOTATION] = log_file

@@ -12,6 +12,7 @@ remote contexts, stopped DCs) is refused with a message saying so, never silentl
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import re
 from collections.abc import Mapping
@@ -64,6 +65,10 @@ class DatacenterPlan:
     cassandra_name: str  #: the DC name Cassandra (and a driver's local_dc) sees
     size: int
     racks: tuple[str, ...]
+    #: ``metadata.commonLabels`` of the cluster merged with the DC's (the DC's win): labels of
+    #: the DC's Pods. Not compared: a label change alone does not ask for a new local cluster;
+    #: it reaches Pods created after it (a node Pod deleted and recreated).
+    common_labels: tuple[tuple[str, str], ...] = dataclasses.field(default=(), compare=False)
 
 
 @dataclass(frozen=True)
@@ -200,6 +205,16 @@ def _one(values: dict[str, Any], what: str) -> Any:
     return next(iter(distinct.values()))
 
 
+def _common_labels(
+    cassandra: Mapping[str, Any], dc: Mapping[str, Any]
+) -> tuple[tuple[str, str], ...]:
+    labels = {
+        **((cassandra.get("metadata") or {}).get("commonLabels") or {}),
+        **((dc.get("metadata") or {}).get("commonLabels") or {}),
+    }
+    return tuple(sorted((str(k), str(v)) for k, v in labels.items()))
+
+
 def _datacenter(
     index: int, dc: Mapping[str, Any], cluster_label: str
 ) -> tuple[DatacenterPlan, str, Mapping[str, Any]]:
@@ -254,6 +269,7 @@ def translate(body: Mapping[str, Any]) -> Translation:
     tls: dict[str, Any] = {}
     for index, raw in enumerate(datacenters):
         plan, path, dc = _datacenter(index, raw, cluster_label)
+        plan = dataclasses.replace(plan, common_labels=_common_labels(cassandra, dc))
         if plan.key in {p.key for p in plans}:
             raise SpecError(f"{path}.metadata.name {plan.key!r} is given twice")
         merged = _merge(cluster_options, dc)
