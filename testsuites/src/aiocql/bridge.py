@@ -29,7 +29,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
-import logging
 from collections import deque
 from collections.abc import Callable
 from threading import get_ident
@@ -37,18 +36,15 @@ from time import perf_counter
 from typing import TYPE_CHECKING, Any
 
 from .errors import BackpressureTimeout, RequestTimeout, error_kind
-from .listeners import RequestEvent, RequestKind, RequestListener, RequestOutcome
+from .listeners import RequestEvent, RequestKind, RequestListener, RequestOutcome, notify
 from .request import DROP_SETTLED_TIMER, Request, query_text
 from .sender import IoThreadSender
 from .stats import StatsRecorder
 
 if TYPE_CHECKING:
-    from .session import CallOptions
+    from .options import CallOptions
 
 __all__ = ["SWEEP_INTERVAL", "LoopBridge"]
-
-log = logging.getLogger("aiocql")
-
 
 SWEEP_INTERVAL = 0.2
 """Seconds between deadline sweeps; a stalled request surfaces within deadline + this."""
@@ -292,11 +288,7 @@ class LoopBridge:
             error_kind=error_kind(error) if error is not None else None,
             query=query_text(req.call),
         )
-        for listener in self.listeners:
-            try:
-                listener(event)
-            except Exception:
-                log.exception("aiocql request listener %r failed", listener)
+        notify(self.listeners, event)
 
     def settle_now(self, req: Request, outcome: RequestOutcome, exc: BaseException) -> bool:
         """Settle ``req`` on the loop thread without a driver result (timeout, cancellation,

@@ -7,10 +7,22 @@ thread, so listeners never need locks. It is a stable contract: fields are only 
 
 from __future__ import annotations
 
+import contextlib
+import logging
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
-__all__ = ["RequestEvent", "RequestKind", "RequestListener", "RequestOutcome"]
+__all__ = [
+    "Listeners",
+    "RequestEvent",
+    "RequestKind",
+    "RequestListener",
+    "RequestOutcome",
+    "notify",
+]
+
+log = logging.getLogger("aiocql")
 
 RequestKind = Literal["execute", "batch", "page", "prepare", "check_host", "set_keyspace"]
 """``page`` = a stream/``execute_all``/``next_page`` request for a page after the first."""
@@ -41,3 +53,28 @@ class RequestListener(Protocol):
     propagated, so a faulty listener cannot break requests."""
 
     def __call__(self, event: RequestEvent, /) -> None: ...
+
+
+def notify(listeners: Iterable[RequestListener], event: RequestEvent) -> None:
+    """Call every listener with ``event``, logging (not raising) what a listener raises."""
+    for listener in listeners:
+        try:
+            listener(event)
+        except Exception:
+            log.exception("aiocql request listener %r failed", listener)
+
+
+class Listeners(list[RequestListener]):
+    """A session's listeners; the session's bridges hold this same list, so a listener added
+    later hears every request from then on."""
+
+    def add(self, listener: RequestListener) -> Callable[[], None]:
+        """Add ``listener``; returns a function that removes it."""
+        if not callable(listener):
+            raise TypeError(f"listener={listener!r}: must be callable with a RequestEvent")
+        self.append(listener)
+        return lambda: self.discard(listener)
+
+    def discard(self, listener: RequestListener) -> None:
+        with contextlib.suppress(ValueError):
+            self.remove(listener)

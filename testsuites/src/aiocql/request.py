@@ -17,7 +17,7 @@ from cassandra.cluster import ResponseFuture
 from .listeners import RequestKind
 
 if TYPE_CHECKING:
-    from .session import CallOptions
+    from .options import CallOptions
 
 __all__ = ["DROP_SETTLED_TIMER", "Request", "query_text"]
 

@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .session import AsyncSession, CallOptions
+    from .options import CallOptions
+    from .session import AsyncSession
 
 __all__ = ["AsyncResult", "PageInfo"]
 

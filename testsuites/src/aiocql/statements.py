@@ -15,6 +15,7 @@ without it every batch counts as not idempotent, and tests/unit/aiocql fails).
 from __future__ import annotations
 
 import copy
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -26,7 +27,10 @@ from cassandra.query import (
     SimpleStatement,
 )
 
-__all__ = ["BATCH_ENTRIES_VISIBLE", "batch_is_idempotent", "with_options"]
+__all__ = ["BATCH_ENTRIES_VISIBLE", "batch_is_idempotent", "keyspace_name", "with_options"]
+
+_UNQUOTED_KEYSPACE = re.compile(r"[A-Za-z0-9_]{1,48}")
+_QUOTED_KEYSPACE = re.compile(r'"(?:[^"]|""){1,48}"')
 
 BATCH_ENTRIES_VISIBLE = "_statements_and_parameters" in vars(BatchStatement)
 """Whether ``BatchStatement`` still lists its entries in ``_statements_and_parameters``."""
@@ -81,3 +85,16 @@ def with_options(
     if consistency_level is not None:
         statement.consistency_level = consistency_level
     return statement, parameters
+
+
+def keyspace_name(name: str) -> str:
+    """The keyspace a ``USE`` identifier names (unquoted), refusing anything else: the name
+    reaches the driver's ``USE`` statement as text."""
+    if not isinstance(name, str) or not (
+        _UNQUOTED_KEYSPACE.fullmatch(name) or _QUOTED_KEYSPACE.fullmatch(name)
+    ):
+        raise ValueError(
+            f"keyspace={name!r}: must be 1-48 letters, digits or underscores, "
+            "or a double-quoted identifier"
+        )
+    return name[1:-1].replace('""', '"') if name.startswith('"') else name

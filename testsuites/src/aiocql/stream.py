@@ -26,11 +26,22 @@ from .listeners import RequestKind
 from .result import PageInfo
 
 if TYPE_CHECKING:
-    from .session import AsyncSession, CallOptions
+    from .options import CallOptions
+    from .session import AsyncSession
 
-__all__ = ["AsyncRowStream", "OnPage", "StreamCore"]
+__all__ = ["AsyncRowStream", "OnPage", "StreamCore", "check_stream_limits"]
 
 OnPage = Callable[[PageInfo], None]
+
+
+def check_stream_limits(prefetch: int, total_timeout: float | None, max_pages: int | None) -> None:
+    """Refuse a stream's limits that are not what ``AsyncSession.stream`` documents."""
+    if not isinstance(prefetch, int) or prefetch < 0:
+        raise ValueError(f"prefetch={prefetch!r}: must be an integer >= 0")
+    if max_pages is not None and (not isinstance(max_pages, int) or max_pages < 1):
+        raise ValueError(f"max_pages={max_pages!r}: must be an integer >= 1 or None")
+    if total_timeout is not None and not total_timeout > 0:
+        raise ValueError(f"total_timeout={total_timeout!r}: must be > 0 seconds or None")
 
 
 class StreamCore:
