@@ -46,6 +46,9 @@ def operator(localkube: Localkube, tmp_path_factory: pytest.TempPathFactory) -> 
         yield running
 
 
+CO_SHARED = "cassandra.datastax.com/cluster=shared"
+
+
 @pytest.fixture(scope="module")
 def shared(localkube: Localkube, operator: Operator) -> Iterator[str]:
     """The namespace of a ready 1-node K8ssandraCluster `shared` (authentication on)."""
@@ -217,9 +220,13 @@ def test_deleting_a_provisioning_testrun_uninstalls_its_cluster(
     assert releases == [], [r["metadata"]["name"] for r in releases]
 
 
-def test_a_fault_fails_the_run_saying_operator_mode_cannot_inject_it(
+def test_a_fault_on_an_attached_cluster_leaves_its_unlabelled_pods_alone(
     localkube: Localkube, operator: Operator, shared: str
 ) -> None:
+    """allowFaultsOnExisting lets the run try, but the operator deletes only pods labelled as a
+    cqltest run's cluster: the fault fails saying so, and the cluster's node keeps running."""
+    before = {p["metadata"]["uid"] for p in items(localkube, "pods", shared, CO_SHARED)}
+    assert before
     manifest = run(
         "faulty", {"k8ssandraCluster": "shared", "localDatacenter": "dc1"}, [{"name": "smoke"}]
     )
@@ -233,6 +240,8 @@ def test_a_fault_fails_the_run_saying_operator_mode_cannot_inject_it(
     assert (status["phase"], status["reason"]) == ("Failed", "FaultFailed"), status
     [fault] = status["faults"]
     assert fault["phase"] == "Failed"
-    assert "not yet supported in operator mode" in fault["reason"]
+    assert "cannot inject NodeKill" in fault["reason"], fault
+    assert "cqltest.dev/testrun=faulty" in fault["reason"], fault
     assert suites({"status": status})["smoke"]["phase"] == "Skipped"  # held back, never started
     assert len(items(localkube, "k8ssandraclusters", shared)) == 1
+    assert {p["metadata"]["uid"] for p in items(localkube, "pods", shared, CO_SHARED)} == before

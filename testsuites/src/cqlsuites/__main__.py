@@ -57,6 +57,12 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("list", help="list the built-in suites")
     probe = sub.add_parser("probe", help="check the cluster answers CQL (exit 0) or not (1)")
     probe.add_argument("--timeout", type=float, default=60.0, help="seconds to keep trying")
+    probe.add_argument(
+        "--nodes", type=_addresses, help="check these nodes recovered (answer CQL, heard UP)"
+    )
+    probe.add_argument(
+        "--observers", type=_addresses, default=[], help="nodes that must hear --nodes in gossip"
+    )
     reset = sub.add_parser("reset", help="drop what a pooled cluster's baseline does not name")
     reset.add_argument("--timeout", type=float, default=60.0, help="seconds to keep trying")
     reset.add_argument("--drop", action="store_true", help="drop (else only list) the rest")
@@ -73,11 +79,22 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.command == "probe":
         from cqlsuites.probe import probe as run_probe
+        from cqlsuites.probe import recovery
 
+        if args.nodes:
+            return recovery(args.nodes, args.observers, timeout=args.timeout)
         return run_probe(timeout=args.timeout)
     return run_suite(
         args.suite, path=args.path, markers=args.markers, pod=args.pod, extra=args.pytest_args
     )
+
+
+def _addresses(text: str) -> list[str]:
+    """A comma-separated address list; an empty entry is a typo, not a node."""
+    parts = [part.strip() for part in text.split(",")]
+    if not all(parts):
+        raise argparse.ArgumentTypeError(f"{text!r}: an empty address between commas")
+    return parts
 
 
 def run_suite(

@@ -28,9 +28,17 @@ def _fail(what: str, exc: ApiException) -> KubeError:
     return KubeError(f"{what}: {exc.status} {exc.reason}: {(exc.body or '')[:500]}")
 
 
+_KINDS = {
+    "Job": ("/apis/batch/v1", "jobs"),
+    "ConfigMap": ("/api/v1", "configmaps"),
+    "Secret": ("/api/v1", "secrets"),
+    "Pod": ("/api/v1", "pods"),
+    "NetworkPolicy": ("/apis/networking.k8s.io/v1", "networkpolicies"),
+}
+
+
 def _path(kind: str, namespace: str) -> str:
-    plural = {"Job": "jobs", "ConfigMap": "configmaps", "Secret": "secrets", "Pod": "pods"}[kind]
-    group = "/apis/batch/v1" if kind == "Job" else "/api/v1"
+    group, plural = _KINDS[kind]
     return f"{group}/namespaces/{namespace}/{plural}"
 
 
@@ -93,17 +101,30 @@ def list_labelled(kube: Kube, kind: str, namespace: str, selector: str) -> list[
 
 
 def delete(
-    kube: Kube, kind: str, namespace: str, name: str, *, propagation: str = "Background"
+    kube: Kube,
+    kind: str,
+    namespace: str,
+    name: str,
+    *,
+    propagation: str = "Background",
+    grace: int | None = None,
+    uid: str | None = None,
 ) -> None:
-    """Delete, children too (``propagation``); a missing object is already deleted."""
+    """Delete, children too (``propagation``); a missing object is already deleted.
+
+    ``grace``: gracePeriodSeconds (0 kills a Pod at once); ``uid``: delete only that object,
+    not a namesake created since (a gone precondition counts as deleted, like a 404).
+    """
+    body: dict[str, Any] = {"propagationPolicy": propagation}
+    if grace is not None:
+        body["gracePeriodSeconds"] = grace
+    if uid is not None:
+        body["preconditions"] = {"uid": uid}
     try:
-        _request(
-            kube,
-            "DELETE",
-            f"{_path(kind, namespace)}/{name}",
-            body={"propagationPolicy": propagation},
-        )
+        _request(kube, "DELETE", f"{_path(kind, namespace)}/{name}", body=body)
     except ApiException as exc:
+        if exc.status == 409 and uid is not None:
+            return  # the precondition failed: that object is gone, a replacement stands there
         if exc.status != 404:
             raise _fail(f"delete {kind} {namespace}/{name}", exc) from exc
 

@@ -25,6 +25,7 @@ from cqltest.errors import ManifestError, Problem
 from cqltest.kube import objects
 from cqltest.kube.client import Kube
 from cqltest.kube.errors import KubeError
+from cqltest.kube.faults import remove_policies
 from cqltest.kube.helm import Releases
 from cqltest.kube.world import RunWorld, Settings
 from cqltest.model import TERMINAL_RUN_PHASES, TestRunSpec, TestRunStatus
@@ -35,6 +36,13 @@ from cqltest.render.report import render_report, report_key
 Clock = Callable[[], datetime]
 BUSY_DELAY = 0.5
 IDLE_DELAY = 5.0
+FAULT_DELAY = 1.0
+"""While a fault is in: heals, rolling-restart steps and recovery are seen within a second."""
+FAULT_EVENTS: dict[str, str] = {
+    "Injected": "FaultInjected",
+    "Healed": "FaultHealed",
+    "Recovered": "FaultRecovered",
+}
 PROVISIONING_DELAY = 2.0
 
 
@@ -71,6 +79,16 @@ def _spec(obj: Mapping[str, Any]) -> TestRunSpec:
         )
         for index, suite in enumerate(run.spec.suites)
         if suite.path is not None
+    ]
+    problems += [
+        Problem(
+            f"spec.faults[{index}].action",
+            fault.action,
+            "NodePause has no Kubernetes equivalent (a Pod cannot be frozen and thawed); in "
+            "operator mode use NodeStop or NodeKill, or run NodePause with cqltest run",
+        )
+        for index, fault in enumerate(run.spec.faults)
+        if fault.action == "NodePause"
     ]
     if problems:
         raise ManifestError(problems)
@@ -123,9 +141,37 @@ def transitions(
             attempt = f" attempt {suite.attempts}" if suite.attempts else ""
             message = f"suite {suite.name}{attempt}: {suite.phase}{detail}"
             events.append((f"Suite{suite.phase}", message, warn))
+    events += fault_transitions(previous, status)
     if previous is None or previous.phase != status.phase:
         warn = status.phase in ("Failed", "Error", "Invalid")
         events.append((status.phase, status.message or status.phase, warn))
+    return events
+
+
+def fault_transitions(
+    previous: TestRunStatus | None, status: TestRunStatus
+) -> list[tuple[str, str, bool]]:
+    """An Event per step each fault took since ``previous``, one per step even when several
+    passed between two reconciles (a rolling restart is healed and recovered at once)."""
+    steps = list(FAULT_EVENTS)
+    before = {f.name: f.phase for f in (previous.faults if previous else [])}
+    events: list[tuple[str, str, bool]] = []
+    for fault in status.faults:
+        old = before.get(fault.name, "Pending")
+        if fault.phase == old:
+            continue
+        targets = f" on {', '.join(fault.targets)}" if fault.targets else ""
+        if fault.phase == "Failed":
+            why = fault.error or fault.reason or "no reason given"
+            message = f"fault {fault.name} ({fault.action}){targets}: Failed: {why}"
+            events.append(("FaultFailed", message, True))
+            continue
+        if fault.phase not in FAULT_EVENTS:
+            continue
+        start = steps.index(old) + 1 if old in FAULT_EVENTS else 0
+        for phase in steps[start : steps.index(fault.phase) + 1]:
+            message = f"fault {fault.name} ({fault.action}){targets}: {phase}"
+            events.append((FAULT_EVENTS[phase], message, False))
     return events
 
 
@@ -160,6 +206,7 @@ def reconcile(
         return Outcome(previous, finished=True)
     world = RunWorld(kube, releases, obj, spec, previous, settings, clock)
     world.advance_cluster(world.observe())
+    world.faults.advance(world.observe())
     turn = step(spec, world, clock, previous=previous, generation=generation)
     assert turn.status is not None
     publisher.publish(previous, turn.status)
@@ -168,6 +215,8 @@ def reconcile(
     if turn.finish is not None:
         return Outcome(turn.status, finished=True)
     delay = BUSY_DELAY if turn.busy else IDLE_DELAY
+    if any(f.phase in ("Injected", "Healed") for f in turn.status.faults):
+        delay = min(delay, FAULT_DELAY)
     if turn.status.phase in ("Pending", "Provisioning"):
         delay = PROVISIONING_DELAY
     return Outcome(turn.status, finished=False, delay=delay)
@@ -178,7 +227,8 @@ def cleanup(kube: Kube, releases: Releases, obj: Mapping[str, Any], spec: TestRu
 
     An existing cluster is never touched; everything else the run made is owned by it and
     would be collected anyway, but the release must go first, through Helm, so nothing of it
-    (the K8ssandraCluster's Cassandra nodes) outlives the run waiting for the collector.
+    (the K8ssandraCluster's Cassandra nodes) outlives the run waiting for the collector. A
+    Partition's NetworkPolicies go at once too, existing cluster or not, so no cut outlasts it.
     """
     meta = obj["metadata"]
     namespace, name = meta["namespace"], meta["name"]
@@ -187,6 +237,7 @@ def cleanup(kube: Kube, releases: Releases, obj: Mapping[str, Any], spec: TestRu
         objects.delete(kube, "Job", namespace, job["metadata"]["name"])
     if spec.cluster.existing is None:
         releases.uninstall(release_name(name), namespace)
+    remove_policies(kube, namespace, name)
     objects.delete(kube, "ConfigMap", namespace, report_name(name))
 
 

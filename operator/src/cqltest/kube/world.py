@@ -26,7 +26,6 @@ from typing import Any
 from cqltest.engine import (
     CancelSuite,
     ClusterObserved,
-    FaultObserved,
     HealFault,
     InjectFault,
     Observed,
@@ -46,6 +45,7 @@ from cqltest.engine.world import observed_from_world
 from cqltest.kube import objects
 from cqltest.kube.access import ClusterAccess
 from cqltest.kube.client import Kube
+from cqltest.kube.faults import KubeFaults, remove_policies
 from cqltest.kube.helm import Releases, chart_path
 from cqltest.model import TestRunSpec, TestRunStatus
 from cqltest.render.cluster import cluster_name, cluster_values, release_name
@@ -58,10 +58,6 @@ Clock = Callable[[], datetime]
 CLUSTER_CHART = "cqltest-cluster"
 MAX_PROBES = 10
 """Failed CQL probes before the cluster counts as Failed (each probe retries for minutes)."""
-OPERATOR_FAULTS = (
-    "faults are not yet supported in operator mode; run this TestRun with cqltest run "
-    "(local mode) to inject them"
-)
 PROBE_SPACING = 5.0
 """Seconds between the start of one probe and the next, when one failed."""
 
@@ -112,13 +108,20 @@ class RunWorld:
         self.to_delete: list[str] = []
         self._cluster: ClusterObserved | None = None
         self._torn_down = False
-        self._faults: dict[str, FaultObserved] = {}
         provisioned = spec.cluster.existing is None
         self.cluster = cluster_name(self.owner.name, spec.cluster) if provisioned else None
         self.tls = secret_names(self.owner.name, spec.cluster) if provisioned else None
         existing = spec.cluster.existing
         self.attached = existing.k8ssandra_cluster if existing is not None else None
         """The K8ssandraCluster an existing-cluster run attaches to, by name."""
+        self.faults = KubeFaults(
+            kube,
+            self.owner,
+            spec,
+            lambda: self.cluster or self.attached,
+            lambda: (self.connection(), self.secrets(), self.settings.default_image),
+            clock,
+        )
 
     # ------------------------------------------------------------------ observing
 
@@ -140,7 +143,7 @@ class RunWorld:
             observed,
             cluster=cluster,
             torn_down=observed.torn_down or self._torn_down,
-            faults={**observed.faults, **self._faults},
+            faults={**observed.faults, **self.faults.records},
         )
 
     def advance_cluster(self, observed: Observed) -> None:
@@ -292,15 +295,15 @@ class RunWorld:
         self.to_delete.append(name)
 
     def inject_fault(self, action: InjectFault) -> None:
-        # Recorded as the fault's error, so the status (and every later reconcile) fails it.
-        self._faults[action.name] = FaultObserved(error=OPERATOR_FAULTS)
+        self.faults.inject(action.name)
 
     def heal_fault(self, action: HealFault) -> None:
-        """Nothing was ever injected in operator mode."""
+        self.faults.heal(action.name, self.observe().faults[action.name])
 
     def teardown_cluster(self) -> None:
         if self.cluster is not None:
             self.releases.uninstall(release_name(self.owner.name), self.owner.namespace)
+        remove_policies(self.kube, self.owner.namespace, self.owner.name)
         for probe in objects.list_labelled(
             self.kube, "Job", self.owner.namespace, f"{self.selector},{LABEL_COMPONENT}=probe"
         ):

@@ -106,7 +106,7 @@ def render_job(
         container=SUITE_CONTAINER,
     )
     name = child_name(owner.name, suite.name, attempt)
-    return _job(owner, name, labels, pod, deadline + DEADLINE_GRACE)
+    return job_manifest(owner, name, labels, pod, deadline + DEADLINE_GRACE)
 
 
 def render_probe_job(
@@ -133,10 +133,12 @@ def render_probe_job(
         resources=PROBE_RESOURCES,
         container="probe",
     )
-    return _job(owner, probe_name(owner.name, attempt), labels, pod, timeout + timedelta(minutes=1))
+    return job_manifest(
+        owner, probe_name(owner.name, attempt), labels, pod, timeout + timedelta(minutes=1)
+    )
 
 
-def _job(
+def job_manifest(
     owner: Owner,
     name: str,
     labels: Mapping[str, str],
