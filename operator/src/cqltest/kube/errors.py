@@ -11,3 +11,7 @@ class KubeError(CqltestError):
 
 class HelmError(KubeError):
     """``helm`` failed to install or uninstall a run's cluster release; carries helm's stderr."""
+
+
+class Conflict(KubeError):
+    """A write with a resourceVersion precondition lost: the object changed since it was read."""

@@ -16,7 +16,7 @@ from typing import Any
 from kubernetes.client.exceptions import ApiException
 
 from cqltest.kube.client import Kube
-from cqltest.kube.errors import KubeError
+from cqltest.kube.errors import Conflict, KubeError
 
 GROUP = "cqltest.dev"
 VERSION = "v1alpha1"
@@ -237,3 +237,80 @@ def post_event(
         _request(kube, "POST", f"/api/v1/namespaces/{meta['namespace']}/events", body=event)
     except ApiException as exc:
         raise _fail(f"post event {reason} on {meta['name']}", exc) from exc
+
+
+# -------------------------------------------------------------------------- preconditions
+
+
+def _custom_path(group: str, version: str, plural: str, namespace: str) -> str:
+    return f"/apis/{group}/{version}/namespaces/{namespace}/{plural}"
+
+
+def list_custom(
+    kube: Kube, group: str, version: str, plural: str, namespace: str, selector: str
+) -> list[dict[str, Any]]:
+    try:
+        listed = _request(
+            kube,
+            "GET",
+            _custom_path(group, version, plural, namespace),
+            query=[("labelSelector", selector)],
+        )
+    except ApiException as exc:
+        raise _fail(f"list {plural} in {namespace} ({selector})", exc) from exc
+    items: list[dict[str, Any]] = listed.get("items", [])
+    return items
+
+
+def patch_custom(
+    kube: Kube,
+    group: str,
+    version: str,
+    plural: str,
+    namespace: str,
+    name: str,
+    patch: dict[str, Any],
+) -> dict[str, Any] | None:
+    """Merge-patch a custom object; None when it is gone.
+
+    A ``metadata.resourceVersion`` in ``patch`` is a precondition: the apiserver refuses the
+    write with 409 if the object changed since it was read, raised here as :class:`Conflict`.
+    """
+    try:
+        return _request(
+            kube,
+            "PATCH",
+            f"{_custom_path(group, version, plural, namespace)}/{name}",
+            body=patch,
+            content_type="application/merge-patch+json",
+        )
+    except ApiException as exc:
+        if exc.status == 404:
+            return None
+        if exc.status == 409:
+            raise Conflict(f"{plural} {namespace}/{name} changed since it was read") from exc
+        raise _fail(f"patch {plural} {namespace}/{name}", exc) from exc
+
+
+def create_new(kube: Kube, manifest: dict[str, Any]) -> dict[str, Any] | None:
+    """Create ``manifest``; None when its name is taken (the atomic half of a reservation)."""
+    meta = manifest["metadata"]
+    try:
+        return _request(kube, "POST", _path(manifest["kind"], meta["namespace"]), body=manifest)
+    except ApiException as exc:
+        if exc.status == 409:
+            return None
+        raise _fail(f"create {manifest['kind']} {meta['namespace']}/{meta['name']}", exc) from exc
+
+
+def delete_unchanged(kube: Kube, kind: str, namespace: str, name: str, version: str) -> bool:
+    """Delete an object only as it was read (resourceVersion ``version``); False if it changed."""
+    body = {"propagationPolicy": "Background", "preconditions": {"resourceVersion": version}}
+    try:
+        _request(kube, "DELETE", f"{_path(kind, namespace)}/{name}", body=body)
+    except ApiException as exc:
+        if exc.status == 409:
+            return False
+        if exc.status != 404:
+            raise _fail(f"delete {kind} {namespace}/{name}", exc) from exc
+    return True
