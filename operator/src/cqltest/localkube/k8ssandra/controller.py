@@ -1,8 +1,9 @@
 """The stand-in's controller: watches K8ssandraClusters and their node Pods, one worker each.
 
-Two watch threads turn events into wake-ups of the per-cluster :class:`ClusterWorker` (which
-reads the object itself, so an event only says *look again*): any K8ssandraCluster event, and a
-stand-in Pod being deleted. On start, and whenever a watch has to be re-listed, every object
+Three watch threads turn events into wake-ups of the per-cluster :class:`ClusterWorker` (which
+reads the object itself, so an event only says *look again*): any K8ssandraCluster event, a
+stand-in Pod being deleted, and a NetworkPolicy of the cluster's namespace changing (the
+worker enforces them: :mod:`.cni`). On start, and whenever a watch has to be re-listed, every object
 gets a worker, and local clusters under the root whose object is gone are destroyed (the
 controller was down while they were deleted). SIGTERM stops the watches and leaves the
 clusters running: ``localkube down`` destroys everything under the root.
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +27,7 @@ from cqltest.localkube.k8ssandra.translate import local_name
 
 CLUSTERS = f"/apis/{crd.GROUP}/{crd.VERSION}/{crd.PLURAL}"
 PODS = "/api/v1/pods"
+POLICIES = "/apis/networking.k8s.io/v1/networkpolicies"
 #: Seconds before a failed list or watch is tried again (the CRD not yet created, say).
 RETRY = 1.0
 #: Seconds a stopping controller waits for each worker's current step.
@@ -46,7 +49,18 @@ class Controller:
         """Serve until :meth:`stop`."""
         watches = [
             threading.Thread(target=self._watch_clusters, name="watch clusters", daemon=True),
-            threading.Thread(target=self._watch_pods, name="watch pods", daemon=True),
+            threading.Thread(
+                target=self._watch,
+                args=(PODS, objects.LABEL_CLUSTER, self._pod_event),
+                name="watch pods",
+                daemon=True,
+            ),
+            threading.Thread(
+                target=self._watch,
+                args=(POLICIES, None, self._policy_event),
+                name="watch networkpolicies",
+                daemon=True,
+            ),
         ]
         for thread in watches:
             thread.start()
@@ -100,21 +114,37 @@ class Controller:
                 log.exception("K8ssandraCluster watch failed; listing again")
                 self.stopping.wait(RETRY)
 
-    def _watch_pods(self) -> None:
+    def _watch(
+        self, path: str, selector: str | None, handle: Callable[[dict[str, Any]], None]
+    ) -> None:
+        """Hand every event of ``path``'s objects to ``handle``, listing again when it ends."""
+        what = path.rsplit("/", 1)[-1]
+        query: dict[str, Any] = {"labelSelector": selector} if selector else {}
         while not self.stopping.is_set():
             try:
-                listing = self.api.get(PODS, labelSelector=objects.LABEL_CLUSTER)
+                listing = self.api.get(path, **query)
                 version = listing["metadata"]["resourceVersion"]
-                for event in self.api.watch(PODS, version, labelSelector=objects.LABEL_CLUSTER):
+                for event in self.api.watch(path, version, **query):
                     if self.stopping.is_set():
                         return
-                    self._pod_event(event)
+                    handle(event)
             except (ApiError, OSError, HTTPError) as exc:  # a watch ends, the server restarts
-                log.debug("Pod watch: %s; listing again", exc)
+                log.debug("%s watch: %s; listing again", what, exc)
                 self.stopping.wait(RETRY)
             except Exception:
-                log.exception("Pod watch failed; listing again")
+                log.exception("%s watch failed; listing again", what)
                 self.stopping.wait(RETRY)
+
+    def _policy_event(self, event: dict[str, Any]) -> None:
+        """A NetworkPolicy added, changed or deleted: every cluster of its namespace looks
+        again (the worker decides whether the policy selects its node Pods)."""
+        namespace = ((event.get("object") or {}).get("metadata") or {}).get("namespace")
+        if event.get("type") == "BOOKMARK" or not namespace:
+            return
+        with self._lock:
+            names = [name for ns, name in self._workers if ns == namespace]
+        for name in names:
+            self.wake(namespace, name)
 
     def _pod_event(self, event: dict[str, Any]) -> None:
         """A stand-in Pod being deleted wakes its cluster's worker (which restarts the node)."""

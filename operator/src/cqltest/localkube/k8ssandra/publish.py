@@ -1,4 +1,4 @@
-"""Writing the stand-in's objects to the apiserver: Pods and their status, Services.
+"""Writing the stand-in's objects to the apiserver: Pods and their status, Services, Events.
 
 The builders are pure (:mod:`.objects`); this module creates what is missing and rewrites what
 changed, remembering what it last wrote so a steady cluster costs no API calls. Objects are
@@ -25,6 +25,8 @@ _COLLECTIONS = {
     "Service": "/api/v1/namespaces/{}/services",
     "Secret": "/api/v1/namespaces/{}/secrets",
 }
+#: Events' source, as cass-operator's name its controller.
+COMPONENT = "k8ssandra-stand-in"
 
 
 def _now() -> str:
@@ -136,6 +138,37 @@ class Publisher:
             self.api.request("DELETE", path, body=body)
         except ApiError as exc:
             if exc.status not in (404, 409):
+                raise
+
+    # ----------------------------------------------------------------- events
+
+    def event(self, reason: str, message: str, *, warning: bool = False) -> None:
+        """Record an Event on the K8ssandraCluster (``kubectl describe k8c`` shows it)."""
+        stamp = _now()
+        body = {
+            "apiVersion": "v1",
+            "kind": "Event",
+            "metadata": {"generateName": f"{self.owner['name']}.", "namespace": self.namespace},
+            "involvedObject": {
+                "apiVersion": self.owner["apiVersion"],
+                "kind": self.owner["kind"],
+                "name": self.owner["name"],
+                "namespace": self.namespace,
+                "uid": self.owner["uid"],
+            },
+            "reason": reason,
+            "message": message[:1024],
+            "type": "Warning" if warning else "Normal",
+            "source": {"component": COMPONENT},
+            "reportingComponent": COMPONENT,
+            "firstTimestamp": stamp,
+            "lastTimestamp": stamp,
+            "count": 1,
+        }
+        try:
+            self.api.request("POST", f"/api/v1/namespaces/{self.namespace}/events", body=body)
+        except ApiError as exc:
+            if exc.status not in (403, 404):  # the namespace going away takes its Events along
                 raise
 
     # ----------------------------------------------------------------- deletion

@@ -23,7 +23,7 @@ from cqltest.errors import CqltestError
 from cqltest.local import LocalCluster
 from cqltest.localkube.agent.api import Api, ApiError
 from cqltest.localkube.errors import LocalkubeError
-from cqltest.localkube.k8ssandra import crd, hostids, objects, publish, status
+from cqltest.localkube.k8ssandra import cni, crd, hostids, objects, publish, status
 from cqltest.localkube.k8ssandra.credentials import SecretReader
 from cqltest.localkube.k8ssandra.publish import MERGE, Publisher
 from cqltest.localkube.k8ssandra.translate import SpecError, Translation, local_name, translate
@@ -59,6 +59,7 @@ class ClusterWorker:
         self.cluster: LocalCluster | None = None
         self.translation: Translation | None = None
         self.publisher: Publisher | None = None
+        self.enforcer: cni.Enforcer | None = None
         self.failed_generation: int | None = None
         #: indices of nodes that answer CQL (their Pods Ready), and host IDs once known
         self.ready: set[int] = set()
@@ -121,6 +122,9 @@ class ClusterWorker:
             self._start(body)
             return False
         self._heal_pods(body)
+        assert self.enforcer is not None
+        assert self.cluster is not None
+        self.enforcer.report(self.cluster, self.publisher)
         unsupported = self._unsupported_change(body)
         if unsupported:
             self._fail(body, unsupported, latch=False)
@@ -169,6 +173,7 @@ class ClusterWorker:
             finally:
                 shutil.rmtree(staging, ignore_errors=True)
         self.translation, self.cluster, self.publisher = translation, cluster, publisher
+        self.enforcer = cni.Enforcer(self.api, translation)
         publisher.ensure_services()
         self._annotate(body, translation)
 
@@ -235,8 +240,13 @@ class ClusterWorker:
         address = self.cluster.state.nodes[pod.index].plan.address
         self.ready.discard(pod.index)
         if current is None or current["metadata"].get("deletionTimestamp"):
-            log.info("%s/%s: pod %s deleted: node restarts", self.namespace, self.name, pod.name)
-            self.cluster.stop_node(address)  # SIGTERM: Cassandra drains, as the kubelet's stop
+            # gone before we saw it terminating, or a grace period of 0: the kubelet kills
+            forced = current is None or current["metadata"].get("deletionGracePeriodSeconds") == 0
+            how = "killed (SIGKILL)" if forced else "stopped (SIGTERM: drained)"
+            message = f"pod {pod.name} deleted: node {address} {how}, restarting"
+            log.info("%s/%s: %s", self.namespace, self.name, message)
+            (self.cluster.kill_node if forced else self.cluster.stop_node)(address)
+            self.publisher.event("NodeKilled" if forced else "NodeStopped", message)
             if current is not None:
                 self.publisher.remove_pod(current)
             self.publisher.recreated(pod.name)
@@ -321,7 +331,7 @@ class ClusterWorker:
         self._patch_status(previous, status.error_status(message, generation, previous))
 
     def _patch_status(self, previous: Mapping[str, Any], desired: Mapping[str, Any]) -> None:
-        if _contains(previous, desired):
+        if status.unchanged_by(previous, desired):
             return
         try:
             self.api.request(
@@ -380,19 +390,10 @@ class ClusterWorker:
         name = local_name(self.namespace, self.name)
         root = self.root / "cassandra"
         if LocalCluster.exists(name, root):
-            LocalCluster.load(name, root).destroy()
-        self.cluster = None
+            LocalCluster.load(name, root).destroy()  # its nftables table goes with it
+        self.cluster, self.enforcer = None, None  # a new cluster's rules are applied in full
         self.ready.clear()
         self.host_ids.clear()
 
 
 INITIAL_REPLICATION = "k8ssandra.io/initial-system-replication"
-
-
-def _contains(existing: Any, desired: Any) -> bool:
-    """Whether a merge patch of ``desired`` onto ``existing`` would change nothing."""
-    if isinstance(desired, Mapping):
-        return isinstance(existing, Mapping) and all(
-            key in existing and _contains(existing[key], value) for key, value in desired.items()
-        )
-    return bool(existing == desired)

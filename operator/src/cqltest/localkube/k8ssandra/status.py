@@ -161,3 +161,13 @@ def cluster_ready(body: Mapping[str, Any]) -> bool:
         if len(cassandra.get("nodeStatuses") or {}) != dc.get("size"):
             return False
     return True
+
+
+def unchanged_by(existing: Any, desired: Any) -> bool:
+    """Whether a merge patch of ``desired`` onto ``existing`` would change nothing (so the
+    write, and the watch event it causes, can be skipped)."""
+    if isinstance(desired, Mapping):
+        return isinstance(existing, Mapping) and all(
+            key in existing and unchanged_by(existing[key], value) for key, value in desired.items()
+        )
+    return bool(existing == desired)
