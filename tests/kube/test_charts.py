@@ -215,6 +215,8 @@ async def test_operator_chart_cluster_wide(helm: pyhelm3.Client) -> None:
         "ClusterRoleBinding",
         "Service",
         "Deployment",
+        "ValidatingAdmissionPolicy",
+        "ValidatingAdmissionPolicyBinding",
     }
     assert kinds["CustomResourceDefinition"] == [yaml.safe_load(CRD.read_text())]
 
@@ -235,6 +237,9 @@ async def test_operator_chart_cluster_wide(helm: pyhelm3.Client) -> None:
         ("batch", "jobs", "patch"),
         ("batch", "jobs", "delete"),
         ("", "pods", "list"),
+        ("", "pods", "delete"),
+        ("networking.k8s.io", "networkpolicies", "create"),
+        ("networking.k8s.io", "networkpolicies", "delete"),
         ("", "pods/log", "get"),
         ("", "configmaps", "create"),
         ("", "configmaps", "patch"),
@@ -287,6 +292,11 @@ async def test_operator_chart_namespaced_with_service_monitor(helm: pyhelm3.Clie
         "extraArgs": ["--verbose"],
     }
     kinds = by_kind(await render(helm, "cqltest-operator", values))
+    assert "ValidatingAdmissionPolicy" in kinds
+    unguarded = {**values, "podDeletionGuard": {"enabled": False}}
+    assert "ValidatingAdmissionPolicy" not in by_kind(
+        await render(helm, "cqltest-operator", unguarded)
+    )
     # Only kopf's read-only observer is bound cluster-wide; the operator's role per namespace.
     assert [b["roleRef"]["name"] for b in kinds["ClusterRoleBinding"]] == [
         "rel-cqltest-operator-observer"
