@@ -13,6 +13,9 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | quote }}
 {{- with .Values.testRun }}
 cqltest.dev/testrun: {{ . | quote }}
 {{- end }}
+{{- with .Values.pool }}
+cqltest.dev/pool: {{ . | quote }}
+{{- end }}
 {{- with .Values.labels }}
 {{ toYaml . }}
 {{- end }}

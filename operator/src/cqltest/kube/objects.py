@@ -92,10 +92,14 @@ def get(kube: Kube, kind: str, namespace: str, name: str) -> dict[str, Any] | No
 
 
 def list_labelled(kube: Kube, kind: str, namespace: str, selector: str) -> list[dict[str, Any]]:
+    return _list(kube, _path(kind, namespace), f"{kind} in {namespace}", selector)
+
+
+def _list(kube: Kube, path: str, what: str, selector: str) -> list[dict[str, Any]]:
     try:
-        listed = _request(kube, "GET", _path(kind, namespace), query=[("labelSelector", selector)])
+        listed = _request(kube, "GET", path, query=[("labelSelector", selector)])
     except ApiException as exc:
-        raise _fail(f"list {kind} in {namespace} ({selector})", exc) from exc
+        raise _fail(f"list {what} ({selector})", exc) from exc
     items: list[dict[str, Any]] = listed.get("items", [])
     return items
 
@@ -249,17 +253,8 @@ def _custom_path(group: str, version: str, plural: str, namespace: str) -> str:
 def list_custom(
     kube: Kube, group: str, version: str, plural: str, namespace: str, selector: str
 ) -> list[dict[str, Any]]:
-    try:
-        listed = _request(
-            kube,
-            "GET",
-            _custom_path(group, version, plural, namespace),
-            query=[("labelSelector", selector)],
-        )
-    except ApiException as exc:
-        raise _fail(f"list {plural} in {namespace} ({selector})", exc) from exc
-    items: list[dict[str, Any]] = listed.get("items", [])
-    return items
+    path = _custom_path(group, version, plural, namespace)
+    return _list(kube, path, f"{plural} in {namespace}", selector)
 
 
 def patch_custom(

@@ -27,6 +27,7 @@ from cqltest.kube.client import Kube
 from cqltest.kube.errors import KubeError
 from cqltest.kube.faults import remove_policies
 from cqltest.kube.helm import Releases
+from cqltest.kube.pooled import release_claim
 from cqltest.kube.world import RunWorld, Settings
 from cqltest.model import TERMINAL_RUN_PHASES, TestRunSpec, TestRunStatus
 from cqltest.model.loading import parse_testrun
@@ -225,6 +226,8 @@ def reconcile(
 def cleanup(kube: Kube, releases: Releases, obj: Mapping[str, Any], spec: TestRunSpec) -> None:
     """A deleted TestRun: stop its Jobs, uninstall its cluster, drop its report, let it go.
 
+    A pooled cluster is given back to its pool instead (idle, dirty: the next claim resets it).
+
     An existing cluster is never touched; everything else the run made is owned by it and
     would be collected anyway, but the release must go first, through Helm, so nothing of it
     (the K8ssandraCluster's Cassandra nodes) outlives the run waiting for the collector. A
@@ -235,7 +238,9 @@ def cleanup(kube: Kube, releases: Releases, obj: Mapping[str, Any], spec: TestRu
     selector = f"{LABEL_TESTRUN}={label_value(name)}"
     for job in objects.list_labelled(kube, "Job", namespace, selector):
         objects.delete(kube, "Job", namespace, job["metadata"]["name"])
-    if spec.cluster.existing is None:
+    if spec.cluster.reuse:
+        release_claim(kube, releases, obj, spec, utcnow())
+    elif spec.cluster.existing is None:
         releases.uninstall(release_name(name), namespace)
     remove_policies(kube, namespace, name)
     objects.delete(kube, "ConfigMap", namespace, report_name(name))

@@ -13,6 +13,9 @@ it meets the readiness contract, runs a CQL probe Job from inside the cluster (t
 not reach pod addresses); the cluster is Ready when a probe completes. An existing cluster is
 probed the same way. Cancelling an attempt annotates its Job first, and the Job is deleted only
 after the status recording the cancel is published (the order ``engine.world`` relies on).
+
+A ``spec.cluster.reuse`` run provisions and tears down through :mod:`cqltest.kube.pooled`
+instead: its cluster is claimed from (or provisioned into) a pool and given back at the end.
 """
 
 from __future__ import annotations
@@ -47,6 +50,7 @@ from cqltest.kube.access import ClusterAccess
 from cqltest.kube.client import Kube
 from cqltest.kube.faults import KubeFaults, remove_policies
 from cqltest.kube.helm import Releases, chart_path
+from cqltest.kube.pooled import PooledRun
 from cqltest.model import TestRunSpec, TestRunStatus
 from cqltest.render.cluster import cluster_name, cluster_values, release_name
 from cqltest.render.environment import Connection
@@ -114,6 +118,13 @@ class RunWorld:
         existing = spec.cluster.existing
         self.attached = existing.k8ssandra_cluster if existing is not None else None
         """The K8ssandraCluster an existing-cluster run attaches to, by name."""
+        self.pooled = (
+            PooledRun(kube, releases, self.owner, spec, clock)
+            if spec.cluster.reuse and provisioned
+            else None
+        )
+        if self.pooled is not None:
+            self._pooled_names()
         self.faults = KubeFaults(
             kube,
             self.owner,
@@ -151,6 +162,8 @@ class RunWorld:
         cluster = observed.cluster
         if cluster.state != "Provisioning" or observed.torn_down:
             return
+        if self.pooled is not None and not self._claim(cluster):
+            return
         dcs = [dc.name for dc in self.spec.cluster.datacenters]
         watched = self.cluster or self.attached
         if watched is not None:
@@ -174,6 +187,8 @@ class RunWorld:
         )
         done = [p for p in probes if _condition(p, "Complete")]
         base = self._cluster or cluster
+        if done and self.pooled is not None:
+            self.pooled.after_probe(done[0])
         if done:
             ready_at = _time((done[0].get("status") or {}).get("completionTime")) or self.clock()
             self._cluster = replace(
@@ -187,6 +202,11 @@ class RunWorld:
             )
             return
         running = [p for p in probes if not _condition(p, "Failed")]
+        if self.pooled is not None and self.pooled.warm and len(running) < len(probes):
+            failed = next(p for p in probes if _condition(p, "Failed"))
+            self._cluster = replace(base, message=self.pooled.replace(self._probe_message(failed)))
+            self._delete_probes()
+            return
         if len(probes) - len(running) >= MAX_PROBES:
             last = max(probes, key=lambda p: str(p["metadata"].get("creationTimestamp")))
             self._cluster = replace(
@@ -200,15 +220,41 @@ class RunWorld:
         newest = max((t for t in starts if t is not None), default=None)
         spaced = newest is None or (self.clock() - newest).total_seconds() >= PROBE_SPACING
         if not running and spaced:
-            job = render_probe_job(
-                self.owner,
-                len(probes) + 1,
-                self.connection(),
-                image=self.settings.default_image,
-                secrets=self.secrets(),
+            attempt, image = len(probes) + 1, self.settings.default_image
+            job = (
+                self.pooled.probe_job(attempt, self.connection(), self.secrets(), image)
+                if self.pooled is not None
+                else render_probe_job(
+                    self.owner, attempt, self.connection(), image=image, secrets=self.secrets()
+                )
             )
             objects.create_or_get(self.kube, job)
         self._cluster = replace(base, message=f"{base.message or 'cluster'}; probing CQL")
+
+    def _claim(self, cluster: ClusterObserved) -> bool:
+        """A pooled run holds a cluster before watching it; False while it waits (or failed)."""
+        assert self.pooled is not None
+        try:
+            waiting = self.pooled.claim(cluster.started_at)
+        except TimeoutError as exc:
+            self._cluster = replace(cluster, state="Failed", message=str(exc))
+            return False
+        if waiting is not None:
+            self._cluster = replace(cluster, message=waiting)
+            return False
+        self._pooled_names()
+        return True
+
+    def _pooled_names(self) -> None:
+        assert self.pooled is not None
+        release = self.pooled.release
+        self.cluster = self.pooled.cluster
+        self.tls = secret_names(release, self.spec.cluster) if release is not None else None
+
+    def _delete_probes(self) -> None:
+        selector = f"{self.selector},{LABEL_COMPONENT}=probe"
+        for probe in objects.list_labelled(self.kube, "Job", self.owner.namespace, selector):
+            objects.delete(self.kube, "Job", self.owner.namespace, probe["metadata"]["name"])
 
     def _probe_message(self, job: Mapping[str, Any]) -> str:
         """The termination message (or reason) of a failed probe Job's pod."""
@@ -248,6 +294,11 @@ class RunWorld:
             if self.cluster
             else "probing the existing cluster",
         )
+        if self.pooled is not None:
+            pool = f"claiming a cluster from pool {self.pooled.pool}"
+            self._cluster = replace(self._cluster, message=pool)
+            self._claim(self._cluster)
+            return
         if self.cluster is None:
             return
         for secret in tls_secrets(self.owner.name, self.owner.namespace, self.spec.cluster):
@@ -301,13 +352,13 @@ class RunWorld:
         self.faults.heal(action.name, self.observe().faults[action.name])
 
     def teardown_cluster(self) -> None:
-        if self.cluster is not None:
+        """Uninstall the run's cluster, or give a pooled one back (reset by its next claim)."""
+        if self.pooled is not None:
+            self.pooled.give_back()
+        elif self.cluster is not None:
             self.releases.uninstall(release_name(self.owner.name), self.owner.namespace)
         remove_policies(self.kube, self.owner.namespace, self.owner.name)
-        for probe in objects.list_labelled(
-            self.kube, "Job", self.owner.namespace, f"{self.selector},{LABEL_COMPONENT}=probe"
-        ):
-            objects.delete(self.kube, "Job", self.owner.namespace, probe["metadata"]["name"])
+        self._delete_probes()
         self._torn_down = True
 
     def after_publish(self) -> None:

@@ -1,4 +1,4 @@
-"""Helm values for the per-run chart ``charts/cqltest-cluster``: one K8ssandraCluster per TestRun.
+"""Helm values for ``charts/cqltest-cluster``: one K8ssandraCluster per TestRun or pool slot.
 
 The operator installs one Helm release per TestRun; this module turns the run's ``spec.cluster``
 into that release's values, and names the things the rest of the operator has to find again (the
@@ -81,6 +81,15 @@ class TlsSecrets:
     ca: str
     client: str | None = None
     internode: str | None = None
+
+
+@dataclass(frozen=True)
+class PoolValues:
+    """What marks a pooled cluster's release: its pool, labels (shape) and first claim."""
+
+    pool: str
+    labels: Mapping[str, str]
+    annotations: Mapping[str, str]
 
 
 def _digest(text: str) -> str:
@@ -229,6 +238,7 @@ def cluster_values(
     superuser_secret: str | None,
     superuser_credentials: tuple[str, str] | None = None,
     owner: Mapping[str, str] | None = None,
+    pool: PoolValues | None = None,
 ) -> dict[str, Any]:
     """The ``charts/cqltest-cluster`` values for a run's provisioned cluster.
 
@@ -238,7 +248,9 @@ def cluster_values(
     ``<cluster>-superuser``); ``superuser_credentials`` (username, password) makes the chart
     render that Secret itself (named ``superuser_secret`` or ``<cluster>-superuser``); ``owner``
     is an ownerReference (apiVersion, kind, name, uid) put on every object of the release, so
-    deleting the TestRun collects them.
+    deleting the TestRun collects them. A ``pool`` cluster (``run_name`` is then its release)
+    belongs to no run: no ``testRun`` label, the pool's label on it and its node pods instead,
+    and its first claim as the K8ssandraCluster's annotations.
     """
     if cluster.existing is not None:
         raise ValueError("an existing cluster is attached, not provisioned: no chart values")
@@ -270,4 +282,7 @@ def cluster_values(
         values["superuser"] = superuser
     if owner is not None:
         values["owner"] = dict(owner)
+    if pool is not None:
+        del values["testRun"]
+        values.update(pool=pool.pool, labels=dict(pool.labels), annotations=dict(pool.annotations))
     return values
