@@ -67,9 +67,11 @@ class FaultSpec(CamelModel):
     name: DnsLabel = Field(description="Unique name of this fault; names it in the status.")
     action: FaultAction = Field(
         description="NodeKill (SIGKILL, restart after downFor), NodeStop (graceful stop, start "
-        "after downFor), NodePause (freeze, thaw after downFor), RollingRestart (each target "
-        "node in turn, waiting for it to be UP), Partition (cut all traffic between the two "
-        "groups of between for duration)."
+        "after downFor), NodePause (freeze, thaw after downFor; local mode only: a Pod cannot "
+        "be frozen, the operator refuses it), RollingRestart (each target node in turn, "
+        "waiting for it to be UP), Partition (cut all traffic between the two groups of "
+        "between for duration; on Kubernetes a NetworkPolicy pair, which needs a CNI that "
+        "enforces NetworkPolicy)."
     )
     target: FaultTarget | None = None
     between: list[PartitionGroup] | None = Field(
@@ -79,7 +81,10 @@ class FaultSpec(CamelModel):
     down_for: Duration = Field(
         default="10s",  # text, so the CRD default reads 10s
         validate_default=True,
-        description="NodeKill, NodeStop, NodePause: how long the nodes stay down.",
+        description="NodeKill, NodeStop, NodePause: how long the nodes stay down. On "
+        "Kubernetes the StatefulSet recreates a deleted node Pod at once, so the node restarts "
+        "right after the injection; the heal is recorded downFor later and recovery is "
+        "checked from then.",
     )
     duration: Duration = Field(
         default="20s", validate_default=True, description="Partition: how long the cut lasts."
