@@ -95,8 +95,8 @@ def _cluster_cgroup(subnet: int) -> Path:
 def _place(subnet: int, member: Member) -> tuple[str, int]:
     """Move a node into its own cgroup; return the cgroup as nft names it, and its level."""
     group = _cluster_cgroup(subnet) / member.name
-    group.mkdir(parents=True, exist_ok=True)
-    try:
+    try:  # as a normal user the mkdir fails already
+        group.mkdir(parents=True, exist_ok=True)
         (group / "cgroup.procs").write_text(str(member.pid))
     except OSError as exc:
         raise ClusterError(

@@ -96,7 +96,7 @@ class Enforcer:
         (no ``nft``, no rights to it) is a Warning Event, and tried again on the next pass."""
         try:
             said = self.enforce(cluster)
-        except CqltestError as exc:
+        except (CqltestError, OSError) as exc:  # OSError: /proc or /sys refusing a read
             said, warning = f"NetworkPolicy not enforced: {exc}", True
         else:
             warning = False
