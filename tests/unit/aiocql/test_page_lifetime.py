@@ -97,6 +97,33 @@ async def test_streamed_pages_die_without_the_cycle_collector(
 
 
 @pytest.mark.usefixtures("no_cycle_collector")
+async def test_a_consumed_page_dies_while_the_next_one_is_fetched(make_session: Make) -> None:
+    """The producer hands a page to the buffer and keeps nothing of it: once the consumer has
+    dropped it, it is gone though the next page's request is still outstanding (held one step
+    longer, the stream's live memory peaked at 2.5 pages of a 200k-row stream, 1.66 without)."""
+    loop = asyncio.get_running_loop()
+    sent: asyncio.Queue[FakeResponseFuture] = asyncio.Queue()
+    session, driver = make_session(lambda rf: loop.call_soon_threadsafe(sent.put_nowait, rf))
+    async with session.stream("SELECT n FROM t", page_size=PAGE, prefetch=1) as stream:
+        pages = stream.pages()
+        first = asyncio.ensure_future(pages.__anext__())
+        page = Page(range(PAGE))
+        consumed = weakref.ref(page)
+        (await asyncio.wait_for(sent.get(), 5)).complete(page, b"1")
+        driver.futures.clear()  # the fake driver would keep its answered futures
+        del page
+        rows = await first
+        assert rows is consumed()
+        del rows, first
+        second = await asyncio.wait_for(sent.get(), 5)  # prefetching the next page
+        await asyncio.sleep(0)  # the loop's handle that resumed us holds the done future
+        await driver_threads_done(driver)
+        assert consumed() is None
+        second.complete(Page(range(PAGE, 2 * PAGE)), None)
+        assert (await pages.__anext__())[0] == PAGE
+
+
+@pytest.mark.usefixtures("no_cycle_collector")
 async def test_executed_pages_die_with_their_result(make_session: Make) -> None:
     driver_ref: list[FakeDriverSession] = []
     pages: list[weakref.ref[Page]] = []

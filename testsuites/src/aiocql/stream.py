@@ -180,6 +180,9 @@ class StreamCore:
                     # its exception in place of this page, after the pages before it
                     self.on_page(PageInfo(self.pages_fetched, len(rows), self.rows_fetched, state))
                 self.buffer.append((rows, state))
+                # Only the buffer may hold the page now: kept in this frame, it would stay alive
+                # through the next page's request, after the consumer has dropped it.
+                del rows, result
                 self.consumer_waiting = False  # this page is the one it was waiting for
                 if last:
                     self.finished = True
