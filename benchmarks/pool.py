@@ -84,8 +84,13 @@ def _mark(marks: dict[str, float], step: str) -> None:
 
 
 def _steps(started: float, marks: dict[str, float]) -> dict[str, float]:
-    """Seconds each reset step took (healing faults, nodes UP, dropping what suites made)."""
-    names = {"faults healed": "heal", "every node UP": "nodes_up"}
+    """Seconds each reset step took (healing faults, nodes UP, dropping what suites made, every
+    node's own schema without it)."""
+    names = {
+        "faults healed": "heal",
+        "every node UP": "nodes_up",
+        "every node agrees on the schema": "agreement",
+    }
     durations, previous = {}, started
     for step, at in sorted(marks.items(), key=lambda item: item[1]):
         durations[names.get(step, "drop")] = round(at - previous, 2)
