@@ -18,6 +18,7 @@ import asyncio
 import json
 import sys
 import time
+import tracemalloc
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -185,6 +186,22 @@ async def connect(name: str, host: str, port: int) -> AsyncIterator[Client]:
         raise SystemExit(f"--client={name!r}: must be one of {', '.join(CLIENTS)}")
 
 
+async def traced_peak(client: Client, page_size: int) -> float:
+    """Peak MiB of Python objects alive at once during one more stream, over what was alive
+    before it (tracemalloc): what the client itself keeps, without the allocator's arenas
+    that RSS also counts. A separate stream, because tracing slows every allocation down."""
+    tracemalloc.start()
+    try:
+        base = tracemalloc.get_traced_memory()[0]
+        tracemalloc.reset_peak()
+        streamed = client.stream(STREAM, page_size)
+        if not isinstance(streamed, int):
+            await streamed
+        return (tracemalloc.get_traced_memory()[1] - base) / 2**20
+    finally:
+        tracemalloc.stop()
+
+
 def _phase_json(sample: Sample) -> dict[str, Any]:
     return {
         "ops": sample.ops,
@@ -220,6 +237,7 @@ async def measure(args: argparse.Namespace) -> dict[str, Any]:
             rows = streamed if isinstance(streamed, int) else await streamed
             wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
         out["stream"] = {"rows": rows, "wall": wall, "cpu": cpu, "rss_growth_mib": rss.growth_mib}
+        out["stream"]["traced_peak_mib"] = await traced_peak(client, args.page_size)
         out["rss_mib"] = rss.process.memory_info().rss / 2**20
     return out
 

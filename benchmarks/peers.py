@@ -17,6 +17,16 @@ others still run.
 Prints JSON: per client and phase ops/s (pooled and per round, with spread = (max - min) /
 median), client CPU µs/op, p50/p99, rows/s and peak RSS growth while streaming, and every
 figure's ratio to aiocql's (client ÷ aiocql) in the same run.
+
+Streaming memory is given in pages (``page_mib``: one page's rows as the driver hands them over)
+two ways, for every client: the peak RSS growth during the timed stream, and the peak of Python
+objects alive at once during a second, traced stream (tracemalloc). RSS also counts what the
+allocator keeps: pymalloc returns an arena to the OS only when all of it is free, so RSS growth
+depends on what the process did before the stream, and a client can be charged for memory it no
+longer holds. The traced peak counts only what the client keeps alive: a stream that fetches
+one page ahead holds up to two pages (the consumer's and the next), plus, for a moment, what
+decoding a page takes; the raw driver's paging keeps its exhausted page while it fetches the
+next one. Both figures are given for every client in the same run, the raw driver's included.
 """
 
 from __future__ import annotations
@@ -224,6 +234,8 @@ def summarize(runs: list[dict[str, Any]]) -> dict[str, Any]:
         "cpu_us_per_row": sum(s["cpu"] for s in streams) / sum(s["rows"] for s in streams) * 1e6,
         "peak_rss_growth_mib": max(s["rss_growth_mib"] for s in streams),
         "peak_rss_growth_mib_rounds": [round(s["rss_growth_mib"], 1) for s in streams],
+        "traced_peak_mib": max(s["traced_peak_mib"] for s in streams),
+        "traced_peak_mib_rounds": [round(s["traced_peak_mib"], 2) for s in streams],
     }
     out["rss_mib_at_end"] = max(run["rss_mib"] for run in runs)
     out["failed_tries"] = [f for run in runs for f in run["failed_tries"]]
@@ -255,7 +267,7 @@ def ratios(report: dict[str, Any], runs: dict[str, list[dict[str, Any]]]) -> dic
             }
         entry["stream"] = {
             key: values["stream"][key] / base["stream"][key]
-            for key in ("rows_per_s", "cpu_us_per_row", "peak_rss_growth_mib")
+            for key in ("rows_per_s", "cpu_us_per_row", "peak_rss_growth_mib", "traced_peak_mib")
         }
         out[client] = entry
     return out
@@ -344,10 +356,14 @@ def main(argv: list[str] | None = None) -> int:
         relative = ratios(report, runs)
         page = page_mib(args.page_size)
         top = headline(relative)
-        top["aiocql_stream_rss_growth_pages"] = (
-            report["aiocql"]["stream"]["peak_rss_growth_mib"] / page
-        )
         top["page_mib"] = page
+        top["stream_memory_in_pages"] = {
+            client: {
+                "rss_growth": values["stream"]["peak_rss_growth_mib"] / page,
+                "python_objects_peak": values["stream"]["traced_peak_mib"] / page,
+            }
+            for client, values in report.items()
+        }
         return {"headline": top, "clients": report, "ratio_to_aiocql": relative}
 
     if args.contact_point:
@@ -378,7 +394,12 @@ def main(argv: list[str] | None = None) -> int:
                 + [
                     "acsylla runs through a small adapter coroutine (bind, execute, selected and "
                     "streamed rows decoded with as_tuple(), as the driver's row factory decodes "
-                    "them for the other clients)"
+                    "them for the other clients)",
+                    "stream memory: rss_growth = peak RSS over RSS before the stream (what the "
+                    "process took from the OS, allocator arenas and fragmentation included); "
+                    "python_objects_peak = peak of Python objects alive at once during a second "
+                    "stream over those alive before it (tracemalloc; acsylla's C++ buffers are "
+                    "not Python objects and are not counted)",
                 ],
                 "rounds": args.rounds,
                 "ops_per_client_phase_round": args.ops,
