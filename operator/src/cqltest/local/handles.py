@@ -45,12 +45,7 @@ class ProvisionedCluster:
     """A real LocalCluster created for this run from ``spec.cluster``."""
 
     def __init__(self, cluster: ClusterSpec, run: str, root: Path | None) -> None:
-        from cqltest.local import jars
-
-        # Checked before anything starts: a missing or wrong JDK and an unknown Cassandra
-        # version are setup errors (exit 2) with nothing provisioned, not a failed run.
-        jars.resolve_version(cluster.server_version)
-        jars.find_java()
+        require_runtime(cluster)
         self.spec = cluster
         self.run = run
         self.root = root
@@ -107,11 +102,12 @@ class AttachedCluster:
             )
         self.contact_points = existing.contact_points
         self.spec = cluster
-        self.existing = existing
         # Like suite paths, a relative caPath means relative to the manifest's directory.
-        self.ca_path = str((base_dir / existing.ca_path).resolve()) if existing.ca_path else None
+        ca_path = str((base_dir / existing.ca_path).resolve()) if existing.ca_path else None
+        self.existing = existing.model_copy(
+            update={"password": existing_password(existing), "ca_path": ca_path}
+        )
         self.name: str | None = None
-        self.password = existing_password(existing)
 
     def start(self, timeout: float, on_event: EventCallback) -> Connection:
         ex = self.existing
@@ -125,21 +121,23 @@ class AttachedCluster:
                 errors.append(f"{host}:{ex.port}: {exc.strerror or exc}")
         else:
             raise ConnectionError("no contact point accepts connections: " + "; ".join(errors))
-        return Connection(
-            contact_points=tuple(self.contact_points),
-            port=ex.port,
-            local_dc=ex.local_datacenter,
-            username=ex.username,
-            password=self.password,
-            ca_path=self.ca_path,
-            topology=topology_of(self.spec),
-        )
+        return _connection(ex, self.spec, ex.local_datacenter)
 
     def teardown(self) -> None:
         """An existing cluster is never deleted."""
 
     def release(self) -> None:
         """Nothing of it was ever this run's."""
+
+
+def require_runtime(cluster: ClusterSpec) -> None:
+    """Check, before anything starts, what a cluster of ``cluster`` needs on this machine: a
+    missing or wrong JDK and an unknown Cassandra version are setup errors (exit 2) with nothing
+    provisioned, not a failed run."""
+    from cqltest.local import jars
+
+    jars.resolve_version(cluster.server_version)
+    jars.find_java()
 
 
 def existing_password(existing: ExistingCluster) -> str | None:
@@ -184,13 +182,21 @@ def local_spec(cluster: ClusterSpec, name: str) -> LocalSpec:
 
 def connection_of(info: ClusterInfo, cluster: ClusterSpec) -> Connection:
     """How suites reach a started LocalCluster (the first datacenter is their local one)."""
+    return _connection(info, cluster, cluster.datacenters[0].name)
+
+
+def _connection(
+    reach: ClusterInfo | ExistingCluster, cluster: ClusterSpec, local_dc: str
+) -> Connection:
+    """A started LocalCluster's address and credentials, or an existing cluster's (its password
+    and CA path resolved), with the topology the TestRun declares."""
     return Connection(
-        contact_points=tuple(info.contact_points),
-        port=info.port,
-        local_dc=cluster.datacenters[0].name,
-        username=info.username,
-        password=info.password,
-        ca_path=info.ca_path,
+        contact_points=tuple(reach.contact_points or ()),
+        port=reach.port,
+        local_dc=local_dc,
+        username=reach.username,
+        password=reach.password,
+        ca_path=reach.ca_path,
         topology=topology_of(cluster),
     )
 
