@@ -1,16 +1,24 @@
 """The resilience suite's own cost: its client ops/s against the load suite's, same params.
 
 Both suites run through ``python -m cqlsuites run`` (the launcher's way) against one local node
-this script starts, alternately for ``--rounds`` rounds so drift on a shared machine hits both
-alike, with the same concurrency, duration, consistency and read share (load: kv profile).
-Only each suite's main workload test runs (``-k``): load's other tests drive workloads of their
-own. What differs is the work per request: resilience remembers every acknowledged key, and
-reads every one back after the timed workload.
+this script starts, with the same concurrency, duration, consistency and read share (load: kv
+profile). Only each suite's main workload test runs (``-k``): load's other tests drive workloads
+of their own. What differs is the work per request: resilience remembers every acknowledged key,
+and reads every one back after the timed workload.
 
-Compared: load's ``opsPerSecond`` (the result's metric: every request over the window they were
-in flight, its main workload here) against resilience's ``workloadOpsPerSecond`` (requests of
-its timed workload only) and its ``opsPerSecond`` (with the read-back). The ratios are
-resilience / load: near 1 the bookkeeping costs nothing measurable, below 1 it is the overhead.
+On a shared machine wall-clock ops/s swing with the neighbours' load, so:
+- the suites alternate in every round and swap places each round (load first in even rounds,
+  resilience first in odd ones), so drift hits both alike; each round gives one paired ratio and
+  the report is the median of those ratios with their spread (min, max);
+- the client's CPU time per operation is measured too (``getrusage`` of the suite's process
+  tree), which a busy neighbour changes far less than wall time. The fixed cost of a suite
+  process (interpreter, imports, collection) is measured per round by the same command with
+  ``--collect-only`` and subtracted, so µs/op is the workload's own.
+
+Compared: load's ``opsPerSecond`` (its main workload's requests over their window) against
+resilience's ``workloadOpsPerSecond`` (requests of its timed workload only) and its
+``opsPerSecond`` (with the read-back). Ratios are resilience / load: near 1 the bookkeeping costs
+nothing measurable; for CPU µs/op above 1 is the overhead.
 
 Usage: ``python benchmarks/resilience_overhead.py [--rounds N] [--duration 10s]``. Prints JSON.
 """
@@ -20,6 +28,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -35,25 +44,65 @@ MAIN_TEST = {
     "load": "test_runs_for_the_requested_duration",
     "resilience": "test_the_workload_ran_for_its_duration",
 }
+SUITES = ("load", "resilience")
 
 
-def run_suite(name: str, connection: Connection, params: dict[str, Any], out: Path) -> Any:
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def run_suite(
+    name: str, connection: Connection, params: dict[str, Any], out: Path, *pytest_args: str
+) -> tuple[float, Any]:
+    """CPU seconds of the suite's process tree, and its result (None for ``--collect-only``)."""
     entry = SuiteSpec(name=name, params=params)
     env = {**os.environ, **suite_variables(connection, run="bench", suite=entry, attempt=1)}
     env["CQLTEST_RESULT_PATH"] = str(out)
+    out.unlink(missing_ok=True)
+    before = _children_cpu()
     subprocess.run(
-        [sys.executable, "-m", "cqlsuites", "run", name, "--", "-k", MAIN_TEST[name]],
+        [sys.executable, "-m", "cqlsuites", "run", name, "--", "-k", MAIN_TEST[name], *pytest_args],
         env=env,
         capture_output=True,
         timeout=600,
         check=False,
     )
-    return json.loads(out.read_text())
+    cpu = _children_cpu() - before
+    return cpu, (json.loads(out.read_text()) if out.exists() and not pytest_args else None)
+
+
+def one(name: str, connection: Connection, params: dict[str, Any], root: Path) -> dict[str, Any]:
+    """One suite's figures in one round: ops/s, and client CPU µs per operation."""
+    startup, _ = run_suite(name, connection, params, root / f"{name}-co.json", "--collect-only")
+    cpu, result = run_suite(name, connection, params, root / f"{name}.json")
+    metrics = result["metrics"]
+    figures = {
+        "outcome": result["outcome"],
+        "opsPerSecond": metrics["opsPerSecond"],
+        "operations": metrics["operations"],
+        "cpu_seconds": round(cpu, 2),
+        "startup_cpu_seconds": round(startup, 2),
+        "cpu_us_per_op": round((cpu - startup) / metrics["operations"] * 1e6, 1)
+        if metrics["operations"]
+        else None,
+    }
+    if "workloadOpsPerSecond" in metrics:
+        figures["workloadOpsPerSecond"] = metrics["workloadOpsPerSecond"]
+    return figures
+
+
+def spread(values: list[float]) -> dict[str, float]:
+    return {
+        "median": round(statistics.median(values), 3),
+        "min": round(min(values), 3),
+        "max": round(max(values), 3),
+    }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--duration", default="10s")
     parser.add_argument("--concurrency", type=int, default=16)
     args = parser.parse_args()
@@ -63,8 +112,10 @@ def main() -> None:
         "consistency": "LOCAL_QUORUM",
         "readRatio": 0.3,
     }
-    figures: dict[str, list[dict[str, float]]] = {"load": [], "resilience": []}
-    with tempfile.TemporaryDirectory(prefix="cqltest-bench-") as root:
+    rounds: list[dict[str, Any]] = []
+    load_before = os.getloadavg()
+    with tempfile.TemporaryDirectory(prefix="cqltest-bench-") as tmp:
+        root = Path(tmp)
         cluster = LocalCluster.create(
             ClusterSpec(name="overhead", datacenters=[DatacenterSpec("dc1", 1)]), root=root
         )
@@ -76,43 +127,42 @@ def main() -> None:
                 local_dc="dc1",
                 topology={"dc1": {"nodes": 1, "replicationFactor": 1}},
             )
-            for round_ in range(args.rounds):
-                for name in ("load", "resilience"):
-                    result = run_suite(name, connection, common, Path(root) / f"{name}.json")
-                    metrics = result["metrics"]
-                    entry = {
-                        "round": round_,
-                        "outcome": result["outcome"],
-                        "tests": result["tests"]["total"],
-                        "opsPerSecond": metrics["opsPerSecond"],
-                        "operations": metrics["operations"],
-                    }
-                    if "workloadOpsPerSecond" in metrics:
-                        entry["workloadOpsPerSecond"] = metrics["workloadOpsPerSecond"]
-                    figures[name].append(entry)
+            for round_no in range(args.rounds):
+                order = SUITES if round_no % 2 == 0 else SUITES[::-1]
+                figures = {name: one(name, connection, common, root) for name in order}
+                rounds.append({"round": round_no, "order": list(order), **figures})
         finally:
             cluster.destroy()
-    load = statistics.median(f["opsPerSecond"] for f in figures["load"])
-    workload = statistics.median(f["workloadOpsPerSecond"] for f in figures["resilience"])
-    whole = statistics.median(f["opsPerSecond"] for f in figures["resilience"])
-    print(
-        json.dumps(
-            {
-                "params": common,
-                "rounds": figures,
-                "median": {
-                    "load_opsPerSecond": load,
-                    "resilience_workloadOpsPerSecond": workload,
-                    "resilience_opsPerSecond": whole,
-                },
-                "ratio_resilience_workload_over_load": round(workload / load, 3) if load else None,
-                "ratio_resilience_with_read_back_over_load": round(whole / load, 3)
-                if load
-                else None,
-            },
-            indent=2,
-        )
-    )
+    load, res = [r["load"] for r in rounds], [r["resilience"] for r in rounds]
+    ratios = {
+        "workload_ops_per_second": [
+            r["workloadOpsPerSecond"] / x["opsPerSecond"] for r, x in zip(res, load, strict=True)
+        ],
+        "ops_per_second_with_read_back": [
+            r["opsPerSecond"] / x["opsPerSecond"] for r, x in zip(res, load, strict=True)
+        ],
+        "cpu_us_per_op": [
+            r["cpu_us_per_op"] / x["cpu_us_per_op"]
+            for r, x in zip(res, load, strict=True)
+            if r["cpu_us_per_op"] and x["cpu_us_per_op"]
+        ],
+    }
+    report = {
+        "params": common,
+        "load_average_before_after": [list(load_before), list(os.getloadavg())],
+        "rounds": rounds,
+        "median": {
+            "load_opsPerSecond": statistics.median(x["opsPerSecond"] for x in load),
+            "resilience_workloadOpsPerSecond": statistics.median(
+                r["workloadOpsPerSecond"] for r in res
+            ),
+            "load_cpu_us_per_op": statistics.median(x["cpu_us_per_op"] or 0.0 for x in load),
+            "resilience_cpu_us_per_op": statistics.median(r["cpu_us_per_op"] or 0.0 for r in res),
+        },
+        "paired_ratios_resilience_over_load": {k: spread(v) for k, v in ratios.items() if v},
+    }
+    json.dump(report, sys.stdout, indent=2)
+    sys.stdout.write("\n")
 
 
 if __name__ == "__main__":
