@@ -1,0 +1,170 @@
+"""Faults in operator mode, end to end on localkube: the real operator deletes real node Pods.
+
+The fault examples, shortened (a 30 s workload, the fault a few seconds in), run through the
+operator: a NodeKill force-deletes a node Pod of a 3-node RF 3 cluster under QUORUM load, the
+K8ssandra stand-in SIGKILLs and restarts the node as a StatefulSet would, and the run succeeds
+with the kill's timeline in ``status.faults`` and Events; a Partition between two datacenters is
+a NetworkPolicy pair the stand-in enforces with nftables, gone after the run; a NodePause is
+refused at admission.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from agentkit import wait_for
+from cqltest.localkube.instance import Localkube
+from cqltest.model import load_testrun
+from cqltest.render.cluster import cluster_name
+from operatorkit import (
+    CQLTEST,
+    EXAMPLES,
+    Operator,
+    apply,
+    example,
+    get_testrun,
+    items,
+    new_namespace,
+    running_operator,
+    suites,
+    wait_completed,
+)
+
+pytestmark = [pytest.mark.kube, pytest.mark.cassandra, pytest.mark.timeout(900)]
+CRD = EXAMPLES.parent / "crds" / "testruns.cqltest.dev.yaml"
+
+
+@pytest.fixture(scope="module")
+def operator(localkube: Localkube, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Operator]:
+    localkube.kubectl("apply", "-f", str(CRD))
+
+    def established() -> bool:  # kubectl wait fails on a CRD that has no conditions yet
+        found = localkube.kubectl("get", "crd", "testruns.cqltest.dev", "-o", "json")
+        conditions = json.loads(found.stdout).get("status", {}).get("conditions") or []
+        return any(c["type"] == "Established" and c["status"] == "True" for c in conditions)
+
+    wait_for("the TestRun CRD established", established, timeout=60)
+    log = tmp_path_factory.mktemp("operator") / "operator.log"
+    with running_operator(localkube, "opf-*", log) as running:
+        yield running
+
+
+def shortened(name: str, **fault: Any) -> dict[str, Any]:
+    """An example with a 30 s workload and its fault a few seconds in."""
+    manifest = example(name)
+    manifest["spec"]["suites"][0]["params"]["duration"] = "30s"
+    manifest["spec"]["faults"][0].update(fault)
+    return manifest
+
+
+def at(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def events(localkube: Localkube, namespace: str, kind: str, name: str) -> list[dict[str, Any]]:
+    selector = f"involvedObject.kind={kind},involvedObject.name={name}"
+    found = localkube.kubectl(
+        "get", "events", "-n", namespace, "--field-selector", selector, "-o", "json"
+    )
+    listed: list[dict[str, Any]] = json.loads(found.stdout)["items"]
+    return listed
+
+
+def test_a_node_kill_under_quorum_restarts_the_pod_and_the_run_succeeds(
+    localkube: Localkube, operator: Operator
+) -> None:
+    ns = new_namespace(localkube, "opf-kill")
+    manifest = shortened(
+        "node-kill.yaml", when={"duringSuite": "resilience", "afterSeconds": 8}, downFor="5s"
+    )
+    apply(localkube, ns, manifest)
+    run = wait_completed(localkube, ns, "node-kill", 600, operator)
+    status = run["status"]
+    assert status["phase"] == "Succeeded", json.dumps(status, indent=1)[-3000:]
+    resilience = suites(run)["resilience"]
+    assert resilience["phase"] == "Passed"
+    [fault] = status["faults"]
+    cluster = cluster_name("node-kill", load_testrun(EXAMPLES / "node-kill.yaml").spec.cluster)
+    victim = f"{cluster}-dc1-default-sts-2"
+    assert (fault["name"], fault["phase"], fault["targets"]) == ("kill-one", "Recovered", [victim])
+    injected, healed, recovered = (at(fault[k]) for k in ("injectedAt", "healedAt", "recoveredAt"))
+    assert injected < healed <= recovered
+    assert (healed - injected).total_seconds() >= 5  # downFor, as the heal is recorded
+
+    reasons = [e["reason"] for e in events(localkube, ns, "TestRun", "node-kill")]
+    for reason in ("FaultInjected", "FaultHealed", "FaultRecovered"):
+        assert reasons.count(reason) == 1, reasons
+    assert "FaultFailed" not in reasons
+    killed = [
+        e["message"]
+        for e in events(localkube, ns, "K8ssandraCluster", cluster)
+        if e["reason"] == "NodeKilled"
+    ]
+    assert killed, "the stand-in saw no forced deletion"
+    assert all(victim in message for message in killed)
+    recovery = items(localkube, "jobs", ns, "cqltest.dev/component=recovery")
+    assert recovery, "no recovery probe Job ran"
+    assert any(
+        c["type"] == "Complete" and c["status"] == "True"
+        for job in recovery
+        for c in (job.get("status") or {}).get("conditions") or []
+    )
+
+
+def test_a_partition_submitted_with_the_cli_succeeds_and_leaves_no_policy(
+    localkube: Localkube, operator: Operator, tmp_path: Path
+) -> None:
+    ns = new_namespace(localkube, "opf-cut")
+    manifest = shortened(
+        "partition.yaml", when={"duringSuite": "resilience", "afterSeconds": 5}, duration="10s"
+    )
+    path = tmp_path / "partition.yaml"
+    path.write_text(yaml.safe_dump(manifest))
+    done = subprocess.run(
+        [CQLTEST, "submit", str(path), "-n", ns, "--kubeconfig", str(localkube.kubeconfig),
+         "--wait", "--timeout", "10m", "-o", "json"],
+        capture_output=True, text=True, timeout=700, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, (
+        f"{done.stderr[-3000:]}\n{done.stdout[-3000:]}\n{operator.log[-3000:]}"
+    )
+    run = get_testrun(localkube, ns, "partition")
+    assert run is not None
+    status = run["status"]
+    assert status["phase"] == "Succeeded"
+    [fault] = status["faults"]
+    assert fault["phase"] == "Recovered", fault
+    cluster = cluster_name("partition", load_testrun(EXAMPLES / "partition.yaml").spec.cluster)
+    assert sorted(fault["targets"]) == [
+        f"{cluster}-dc1-default-sts-0",
+        f"{cluster}-dc2-default-sts-0",
+    ]
+    assert at(fault["injectedAt"]) < at(fault["healedAt"]) <= at(fault["recoveredAt"])
+    cut = [
+        e["message"]
+        for e in events(localkube, ns, "K8ssandraCluster", cluster)
+        if e["reason"] == "NetworkPolicy" and e["type"] == "Normal"
+    ]
+    assert cut, "the stand-in never enforced the policies"
+    assert items(localkube, "networkpolicies", ns) == []
+    reasons = [e["reason"] for e in events(localkube, ns, "TestRun", "partition")]
+    assert {"FaultInjected", "FaultHealed", "FaultRecovered"} <= set(reasons)
+
+
+def test_a_node_pause_is_invalid_in_operator_mode(localkube: Localkube, operator: Operator) -> None:
+    ns = new_namespace(localkube, "opf-pause")
+    manifest = example("node-kill.yaml")
+    manifest["spec"]["faults"][0]["action"] = "NodePause"
+    apply(localkube, ns, manifest)
+    status = wait_completed(localkube, ns, "node-kill", 120, operator)["status"]
+    assert status["phase"] == "Invalid"
+    assert "spec.faults[0].action" in status["message"]
+    assert "NodePause has no Kubernetes equivalent" in status["message"]
+    assert items(localkube, "k8ssandraclusters", ns) == []
