@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from aiocql import AsyncCluster, AsyncSession
 
+from cqlsuites import kit
 from cqlsuites.connect import keyspace_cql, replication_for
 from cqlsuites.env import SuiteEnv
 
@@ -28,12 +29,7 @@ async def test_keyspace_create_use_drop(
         assert row is not None, "a table in the new keyspace lost its row"
         assert row.v == 2
         await session.execute(f"DROP KEYSPACE {other}", timeout=DDL)
-        gone = (
-            await session.execute(
-                "SELECT keyspace_name FROM system_schema.keyspaces WHERE keyspace_name = %s",
-                (other,),
-            )
-        ).one()
+        gone = await kit.replication_of(session, other)
         assert gone is None, f"keyspace {other} still exists after DROP KEYSPACE"
     finally:
         await session.execute(f"DROP KEYSPACE IF EXISTS {other}", timeout=DDL)

@@ -10,7 +10,7 @@ import pytest
 from aiocql import AsyncSession
 from cassandra import ConsistencyLevel
 
-DDL_TIMEOUT = 60.0
+from cqlsuites import kit
 
 
 @pytest.fixture(scope="session")
@@ -30,14 +30,13 @@ def statements(suite_params: Mapping[str, Any]) -> int:
 
 @pytest.fixture(scope="session")
 async def tables(cql: AsyncSession) -> None:
-    for ddl in (
-        "CREATE TABLE IF NOT EXISTS kv (p int, c int, v text, PRIMARY KEY (p, c))",
-        "CREATE TABLE IF NOT EXISTS kv_shadow (p int, c int, v text, PRIMARY KEY (p, c))",
-        "CREATE TABLE IF NOT EXISTS hits (p int PRIMARY KEY, n counter, m counter)",
-        "CREATE TABLE IF NOT EXISTS accounts (p int, c int, owner text, balance int, "
-        "PRIMARY KEY (p, c))",
-    ):
-        await cql.execute(ddl, timeout=DDL_TIMEOUT)
+    await kit.create_tables(
+        cql,
+        "kv (p int, c int, v text, PRIMARY KEY (p, c))",
+        "kv_shadow (p int, c int, v text, PRIMARY KEY (p, c))",
+        "hits (p int PRIMARY KEY, n counter, m counter)",
+        "accounts (p int, c int, owner text, balance int, PRIMARY KEY (p, c))",
+    )
 
 
 class _Collect(logging.Handler):

@@ -8,11 +8,9 @@ from collections.abc import AsyncIterator
 import pytest
 from aiocql import AsyncCluster, AsyncSession
 
-from cqlsuites import connect
+from cqlsuites import connect, kit
 from cqlsuites.env import SuiteEnv
 from cqlsuites.plugin import SuiteReporter
-
-DDL_TIMEOUT = 60.0
 
 
 @pytest.fixture(scope="session")
@@ -51,9 +49,7 @@ async def sessions(
 
 @pytest.fixture(scope="session")
 async def table(cql: AsyncSession) -> str:
-    await cql.execute(
-        "CREATE TABLE IF NOT EXISTS kv (k text PRIMARY KEY, v int)", timeout=DDL_TIMEOUT
-    )
+    await kit.create_tables(cql, "kv (k text PRIMARY KEY, v int)")
     return "kv"
 
 
@@ -63,9 +59,8 @@ async def first_dc_only(
 ) -> AsyncIterator[str]:
     """A keyspace replicated in the first DC only, with one row: remote for every other DC."""
     name = f"{keyspace[:40]}_onedc"
-    await cql.execute(f"DROP KEYSPACE IF EXISTS {name}", timeout=DDL_TIMEOUT)
-    await cql.execute(connect.keyspace_cql(name, {datacenters[0]: 1}), timeout=DDL_TIMEOUT)
-    await cql.execute(f"CREATE TABLE {name}.kv (k int PRIMARY KEY, v int)", timeout=DDL_TIMEOUT)
-    await cql.execute(f"INSERT INTO {name}.kv (k, v) VALUES (1, 1)")
-    yield name
-    await cql.execute(f"DROP KEYSPACE IF EXISTS {name}", timeout=DDL_TIMEOUT)
+    async with kit.side_keyspace(
+        cql, name, {datacenters[0]: 1}, "kv (k int PRIMARY KEY, v int)"
+    ) as one_dc:
+        await cql.execute(f"INSERT INTO {one_dc}.kv (k, v) VALUES (1, 1)")
+        yield one_dc

@@ -8,16 +8,14 @@ from collections.abc import AsyncIterator, Iterator
 import pytest
 from aiocql import AsyncCluster, AsyncSession
 
-DDL_TIMEOUT = 60.0
+from cqlsuites import kit
 
 
 @pytest.fixture(scope="session")
 async def tables(cql: AsyncSession) -> None:
-    for ddl in (
-        "CREATE TABLE IF NOT EXISTS kv (k int PRIMARY KEY, v text)",
-        "CREATE TABLE IF NOT EXISTS rows (p int, c int, v text, PRIMARY KEY (p, c))",
-    ):
-        await cql.execute(ddl, timeout=DDL_TIMEOUT)
+    await kit.create_tables(
+        cql, "kv (k int PRIMARY KEY, v text)", "rows (p int, c int, v text, PRIMARY KEY (p, c))"
+    )
 
 
 @pytest.fixture

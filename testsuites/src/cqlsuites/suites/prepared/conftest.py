@@ -7,20 +7,18 @@ from collections.abc import AsyncIterator
 import pytest
 from aiocql import AsyncSession
 
-from cqlsuites.connect import keyspace_cql
+from cqlsuites import kit
 from cqlsuites.env import SuiteEnv
-
-DDL_TIMEOUT = 60.0
 
 
 @pytest.fixture(scope="session")
 async def tables(cql: AsyncSession) -> None:
-    for ddl in (
-        "CREATE TABLE IF NOT EXISTS kv (k int PRIMARY KEY, a int, b text)",
-        "CREATE TABLE IF NOT EXISTS wide (p int, c int, v text, PRIMARY KEY (p, c))",
-        "CREATE TABLE IF NOT EXISTS big (k int PRIMARY KEY, data blob, body text)",
-    ):
-        await cql.execute(ddl, timeout=DDL_TIMEOUT)
+    await kit.create_tables(
+        cql,
+        "kv (k int PRIMARY KEY, a int, b text)",
+        "wide (p int, c int, v text, PRIMARY KEY (p, c))",
+        "big (k int PRIMARY KEY, data blob, body text)",
+    )
 
 
 @pytest.fixture(scope="session")
@@ -34,12 +32,11 @@ async def single_replica(
     """
     local = suite_env.local_dc or "datacenter1"
     name = f"{keyspace[:44]}_rf1"  # at most 48 characters, never the suite keyspace
-    await cql.execute(f"DROP KEYSPACE IF EXISTS {name}", timeout=DDL_TIMEOUT)
-    await cql.execute(keyspace_cql(name, {local: 1}), timeout=DDL_TIMEOUT)
-    await cql.execute(f"CREATE TABLE {name}.one (k int PRIMARY KEY, v int)", timeout=DDL_TIMEOUT)
-    await cql.execute(
-        f"CREATE TABLE {name}.two (a int, b text, v int, PRIMARY KEY ((a, b)))",
-        timeout=DDL_TIMEOUT,
-    )
-    yield name
-    await cql.execute(f"DROP KEYSPACE IF EXISTS {name}", timeout=DDL_TIMEOUT)
+    async with kit.side_keyspace(
+        cql,
+        name,
+        {local: 1},
+        "one (k int PRIMARY KEY, v int)",
+        "two (a int, b text, v int, PRIMARY KEY ((a, b)))",
+    ) as rf1:
+        yield rf1

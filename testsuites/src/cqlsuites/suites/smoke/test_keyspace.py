@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from aiocql import AsyncCluster, AsyncSession
 
+from cqlsuites import kit
 from cqlsuites.connect import replication_for
 from cqlsuites.env import SuiteEnv
 
@@ -11,14 +12,8 @@ from cqlsuites.env import SuiteEnv
 async def test_keyspace_uses_requested_replication(
     cql: AsyncSession, keyspace: str, suite_env: SuiteEnv, cql_cluster: AsyncCluster
 ) -> None:
-    row = (
-        await cql.execute(
-            "SELECT replication FROM system_schema.keyspaces WHERE keyspace_name = %s",
-            (keyspace,),
-        )
-    ).one()
-    assert row is not None, f"keyspace {keyspace} does not exist"
-    replication = dict(row.replication)
+    replication = await kit.replication_of(cql, keyspace)
+    assert replication is not None, f"keyspace {keyspace} does not exist"
     strategy = replication.pop("class")
     assert strategy.endswith("NetworkTopologyStrategy"), f"{keyspace} uses {strategy}"
     actual = {dc: int(rf) for dc, rf in replication.items()}
