@@ -91,6 +91,25 @@ def run_suite(
     return result
 
 
+def run_passing(
+    name: str,
+    cluster_info: ClusterInfo,
+    params: Mapping[str, Any] | None = None,
+    *,
+    tests: int,
+    **env: str,
+) -> dict[str, Any]:
+    """Run suite ``name`` (as :func:`run_suite`) and assert that all ``tests`` of it passed.
+
+    The count is the suite's own, so a test lost (not collected, skipped) or one added without
+    its catalogue test knowing fails here. Returns the result for further checks.
+    """
+    result = run_suite(name, cluster_info, params, **env)
+    assert result["outcome"] == "passed", failure_summary(result)
+    assert result["tests"]["passed"] == result["tests"]["total"] == tests, result["tests"]
+    return result
+
+
 def failure_summary(result: Mapping[str, Any]) -> str:
     """The failures of a SuiteResult, one per line, for assertion messages."""
     return "\n".join(f"{f['test']}: {f['message']}" for f in result.get("failures", []))

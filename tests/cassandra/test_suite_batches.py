@@ -4,14 +4,10 @@ from __future__ import annotations
 
 import pytest
 from cqltest.local import ClusterInfo
-from suitekit import failure_summary, run_suite
+from suitekit import run_passing
 
 pytestmark = pytest.mark.cassandra
 
-TESTS = 21
-
 
 def test_batches_suite_passes(cluster_single: ClusterInfo) -> None:
-    result = run_suite("batches", cluster_single)
-    assert result["outcome"] == "passed", failure_summary(result)
-    assert result["tests"]["passed"] == result["tests"]["total"] == TESTS, result["tests"]
+    run_passing("batches", cluster_single, tests=21)

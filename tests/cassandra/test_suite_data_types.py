@@ -5,17 +5,13 @@ from __future__ import annotations
 
 import pytest
 from cqltest.local import ClusterInfo
-from suitekit import failure_summary, run_suite
+from suitekit import failure_summary, run_passing, run_suite
 
 pytestmark = pytest.mark.cassandra
 
-TESTS = 148
-
 
 def test_data_types_suite_passes(cluster_single: ClusterInfo) -> None:
-    result = run_suite("data-types", cluster_single)
-    assert result["outcome"] == "passed", failure_summary(result)
-    assert result["tests"]["passed"] == result["tests"]["total"] == TESTS, result["tests"]
+    run_passing("data-types", cluster_single, tests=148)
 
 
 def test_data_types_with_a_wrong_password_fails_naming_authentication(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from cqltest.local import ClusterInfo, LocalCluster
-from suitekit import failure_summary, run_suite
+from suitekit import failure_summary, run_passing, run_suite
 
 pytestmark = pytest.mark.cassandra
 
@@ -12,9 +12,7 @@ pytestmark = pytest.mark.cassandra
 def test_multi_dc_passes_on_two_datacenters(
     cluster_multi: tuple[LocalCluster, ClusterInfo],
 ) -> None:
-    result = run_suite("multi-dc", cluster_multi[1], {"keys": 10, "routedQueries": 10})
-    assert result["outcome"] == "passed", failure_summary(result)
-    assert result["tests"]["passed"] == result["tests"]["total"] == 15
+    run_passing("multi-dc", cluster_multi[1], {"keys": 10, "routedQueries": 10}, tests=15)
 
 
 def test_multi_dc_on_one_datacenter_fails_saying_why(cluster_single: ClusterInfo) -> None:

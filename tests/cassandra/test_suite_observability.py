@@ -5,17 +5,12 @@ from __future__ import annotations
 
 import pytest
 from cqltest.local import ClusterInfo, LocalCluster
-from suitekit import failure_summary, run_suite
+from suitekit import run_passing
 
 pytestmark = pytest.mark.cassandra
-
-TESTS = 19
 
 
 def test_observability_suite_passes_on_three_nodes(
     cluster_multi: tuple[LocalCluster, ClusterInfo],
 ) -> None:
-    _, info = cluster_multi
-    result = run_suite("observability", info)
-    assert result["outcome"] == "passed", failure_summary(result)
-    assert result["tests"]["passed"] == result["tests"]["total"] == TESTS, result["tests"]
+    run_passing("observability", cluster_multi[1], tests=19)
