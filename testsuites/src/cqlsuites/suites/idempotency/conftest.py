@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -11,10 +11,9 @@ import pytest_asyncio
 from aiocql import AsyncCluster, AsyncSession, IdempotentRetryPolicy
 from cassandra.policies import RetryPolicy
 
-from cqlsuites import connect
+from cqlsuites import connect, kit
 from cqlsuites.env import SuiteEnv
 
-DDL = 60.0
 _NOT_DETAILS = frozenset({"consistency", "retry_num", "error"})
 DECISIONS = {
     RetryPolicy.RETRY: "RETRY",
@@ -39,6 +38,16 @@ class Decision:
         return getattr(self.query, "is_idempotent", False) is True
 
 
+def _recorded(event: str) -> Callable[..., Any]:
+    """aiocql's ``on_<event>``, its decision recorded (one wrapper for the four events)."""
+    decide = getattr(IdempotentRetryPolicy, f"on_{event}")
+
+    def recorded(self: RecordingRetryPolicy, query: Any, *args: Any, **info: Any) -> Any:
+        return self._record(event, query, decide(self, query, *args, **info), info)
+
+    return recorded
+
+
 class RecordingRetryPolicy(IdempotentRetryPolicy):
     """aiocql's policy, unchanged, with each decision appended to ``decisions``.
 
@@ -58,25 +67,10 @@ class RecordingRetryPolicy(IdempotentRetryPolicy):
         self.decisions.append(Decision(event, query, info["retry_num"], DECISIONS[out[0]], details))
         return out
 
-    def on_read_timeout(self, query: Any, *args: Any, **info: Any) -> Any:
-        return self._record(
-            "read_timeout", query, super().on_read_timeout(query, *args, **info), info
-        )
-
-    def on_write_timeout(self, query: Any, *args: Any, **info: Any) -> Any:
-        return self._record(
-            "write_timeout", query, super().on_write_timeout(query, *args, **info), info
-        )
-
-    def on_unavailable(self, query: Any, *args: Any, **info: Any) -> Any:
-        return self._record(
-            "unavailable", query, super().on_unavailable(query, *args, **info), info
-        )
-
-    def on_request_error(self, query: Any, *args: Any, **info: Any) -> Any:
-        return self._record(
-            "request_error", query, super().on_request_error(query, *args, **info), info
-        )
+    on_read_timeout = _recorded("read_timeout")
+    on_write_timeout = _recorded("write_timeout")
+    on_unavailable = _recorded("unavailable")
+    on_request_error = _recorded("request_error")
 
 
 @pytest.fixture(scope="session")
@@ -114,10 +108,11 @@ async def over(
     hosts = cql_cluster.metadata.all_hosts()
     local_dc = suite_env.local_dc or hosts[0].datacenter
     nodes = sum(1 for h in hosts if h.datacenter == local_dc)
-    name = f"{keyspace}_over"[:48]
-    await cql.execute(f"DROP KEYSPACE IF EXISTS {name}", timeout=DDL)
-    await cql.execute(connect.keyspace_cql(name, {local_dc: nodes + 1}), timeout=DDL)
-    await cql.execute(f"CREATE TABLE {name}.kv (k int PRIMARY KEY, v text)", timeout=DDL)
-    await cql.execute(f"CREATE TABLE {name}.hits (k int PRIMARY KEY, n counter)", timeout=DDL)
-    yield OverReplicated(name, nodes + 1, nodes)
-    await cql.execute(f"DROP KEYSPACE IF EXISTS {name}", timeout=DDL)
+    async with kit.side_keyspace(
+        cql,
+        f"{keyspace}_over"[:48],
+        {local_dc: nodes + 1},
+        "kv (k int PRIMARY KEY, v text)",
+        "hits (k int PRIMARY KEY, n counter)",
+    ) as name:
+        yield OverReplicated(name, nodes + 1, nodes)
