@@ -12,6 +12,7 @@ from aiocql import AsyncCluster, AsyncSession
 from cassandra import ConsistencyLevel, WriteTimeout, WriteType
 from cassandra.query import PreparedStatement
 
+from cqlsuites import kit
 from cqlsuites.env import SuiteEnv
 
 CL = ConsistencyLevel
@@ -56,97 +57,58 @@ def test_every_declared_dc_is_up(
 async def test_suite_keyspace_is_replicated_in_every_dc(
     cql: AsyncSession, keyspace: str, datacenters: list[str]
 ) -> None:
-    row = (
-        await cql.execute(
-            "SELECT replication FROM system_schema.keyspaces WHERE keyspace_name = %s",
-            (keyspace,),
-        )
-    ).one()
-    assert row is not None
-    replication = {k: v for k, v in row.replication.items() if k != "class"}
+    replication = await kit.replication_of(cql, keyspace)
+    assert replication is not None, f"keyspace {keyspace} does not exist"
     for dc in datacenters:
         assert int(replication.get(dc, 0)) >= 1, f"{keyspace} has no replica in {dc}: {replication}"
 
 
-async def _write_in_one_dc(
-    sessions: Mapping[str, AsyncSession],
-    writer_dc: str,
-    reader_dc: str,
-    table: str,
-    keys: list[str],
-    level: int,
-) -> tuple[AsyncSession, PreparedStatement]:
-    """Write ``keys`` (value: their index) through ``writer_dc`` at ``level``; return the
-    other DC's session and its prepared read."""
-    writer, reader = sessions[writer_dc], sessions[reader_dc]
-    write, _ = await _statements(writer, table)
-    _, read = await _statements(reader, table)
-    await asyncio.gather(
-        *(writer.execute(write, (k, i), consistency_level=level) for i, k in enumerate(keys))
-    )
-    return reader, read
+async def _read_within(
+    session: AsyncSession, read: Any, keys: list[str], patience: float
+) -> dict[str, int | None]:
+    """Read ``keys`` at LOCAL_QUORUM until all are found or ``patience`` seconds are up (0:
+    read once); return what was found, None for a key still missing."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + patience
+    found = await _read_all(session, read, keys, CL.LOCAL_QUORUM)
+    while None in found.values() and loop.time() < deadline:
+        await asyncio.sleep(0.2)
+        missing = [k for k, v in found.items() if v is None]
+        found |= await _read_all(session, read, missing, CL.LOCAL_QUORUM)
+    return found
 
 
 @pytest.mark.parametrize(("source", "target"), PAIRS)
-async def test_each_quorum_write_is_read_at_once_in_the_other_dc(
+@pytest.mark.parametrize("level", ["EACH_QUORUM", "LOCAL_QUORUM"])
+async def test_write_through_one_dc_is_read_in_the_other(
     sessions: Mapping[str, AsyncSession],
     datacenters: list[str],
     table: str,
     suite_params: Mapping[str, Any],
+    level: str,
     source: str,
     target: str,
 ) -> None:
-    keys = [f"each-{uuid.uuid4()}" for _ in range(suite_params["keys"])]
-    reader, read = await _write_in_one_dc(
-        sessions,
-        _pick(datacenters, source),
-        _pick(datacenters, target),
-        table,
-        keys,
-        CL.EACH_QUORUM,
+    """EACH_QUORUM waits for a quorum in every DC, so the other DC reads the write at once;
+    LOCAL_QUORUM only for its own, so the other DC gets it within ``convergence``."""
+    writer_dc, reader_dc = _pick(datacenters, source), _pick(datacenters, target)
+    keys = [f"{level}-{uuid.uuid4()}" for _ in range(suite_params["keys"])]
+    write, _ = await _statements(sessions[writer_dc], table)
+    _, read = await _statements(sessions[reader_dc], table)
+    await asyncio.gather(
+        *(
+            sessions[writer_dc].execute(write, (k, i), consistency_level=CL.name_to_value[level])
+            for i, k in enumerate(keys)
+        )
     )
-    found = await _read_all(reader, read, keys, CL.LOCAL_QUORUM)
+    patience = 0.0 if level == "EACH_QUORUM" else float(suite_params["convergence"])
+    found = await _read_within(sessions[reader_dc], read, keys, patience)
     missing = [k for k, v in found.items() if v is None]
     assert not missing, (
-        f"{len(missing)} of {len(keys)} EACH_QUORUM writes through "
-        f"{_pick(datacenters, source)} not visible at LOCAL_QUORUM in "
-        f"{_pick(datacenters, target)}"
+        f"{len(missing)} of {len(keys)} {level} writes through {writer_dc} not visible at "
+        f"LOCAL_QUORUM in {reader_dc} after {patience:g}s"
     )
     assert [found[k] for k in keys] == list(range(len(keys)))
-
-
-@pytest.mark.parametrize(("source", "target"), PAIRS)
-async def test_local_quorum_write_reaches_the_other_dc(
-    sessions: Mapping[str, AsyncSession],
-    datacenters: list[str],
-    table: str,
-    suite_params: Mapping[str, Any],
-    source: str,
-    target: str,
-) -> None:
-    keys = [f"local-{uuid.uuid4()}" for _ in range(suite_params["keys"])]
-    reader, read = await _write_in_one_dc(
-        sessions,
-        _pick(datacenters, source),
-        _pick(datacenters, target),
-        table,
-        keys,
-        CL.LOCAL_QUORUM,
-    )
-    missing = keys
-    try:
-        async with asyncio.timeout(suite_params["convergence"]):
-            while missing:
-                found = await _read_all(reader, read, missing, CL.LOCAL_QUORUM)
-                missing = [k for k, v in found.items() if v is None]
-                if missing:
-                    await asyncio.sleep(0.2)
-    except TimeoutError:
-        pytest.fail(
-            f"{len(missing)} of {len(keys)} LOCAL_QUORUM writes through "
-            f"{_pick(datacenters, source)} still not in {_pick(datacenters, target)} after "
-            f"{suite_params['convergence']:g}s"
-        )
 
 
 async def _insert_if_absent(
