@@ -60,33 +60,59 @@ class Attempt:
         return True
 
 
+async def _grant_cycle(
+    cql: AsyncSession,
+    session: AsyncSession,
+    attempt: Attempt,
+    *,
+    who: str,
+    permission: str,
+    not_also: str,
+    grant: str,
+    revoke: str,
+    within: float,
+) -> list[str]:
+    """What went wrong as role ``who`` (logged in as ``session``) should be denied
+    ``permission`` before ``grant``, allowed it (and not ``not_also``) within ``within`` seconds
+    after, and denied it again within ``within`` seconds after ``revoke``."""
+
+    async def allowed() -> bool:
+        return await attempt.allowed(session, permission)
+
+    async def denied() -> bool:
+        return not await allowed()
+
+    if await allowed():
+        return [f"{who} could {permission} before {grant}"]
+    await cql.execute(grant)
+    if not await holds_within(allowed, within):
+        return [f"{who} still could not {permission} {within:g}s after {grant}"]
+    problems = []
+    if await attempt.allowed(session, not_also):
+        problems.append(f"{grant} also let {who} {not_also}")
+    await cql.execute(revoke)
+    if not await holds_within(denied, within):
+        problems.append(f"{who} could still {permission} {within:g}s after {revoke}")
+    return problems
+
+
 async def _permission(
     env: SuiteEnv, cql: AsyncSession, keyspace: str, roles: Roles, within: float, permission: str
 ) -> list[str]:
-    """Denied before GRANT, allowed after it (and nothing more), denied again after REVOKE."""
+    """A keyspace permission granted directly, and no other with it."""
     name, password = await roles.create(permission.lower())
-    other = PERMISSIONS[(PERMISSIONS.index(permission) + 1) % len(PERMISSIONS)]
-    attempt = Attempt(cql, keyspace, permission.lower())
     async with login(env, name, password) as session:
-
-        async def allowed() -> bool:
-            return await attempt.allowed(session, permission)
-
-        async def denied() -> bool:
-            return not await attempt.allowed(session, permission)
-
-        if await allowed():
-            return [f"{name} could {permission} before any GRANT"]
-        await cql.execute(f"GRANT {permission} ON KEYSPACE {keyspace} TO {name}")
-        if not await holds_within(allowed, within):
-            return [f"{name} still could not {permission} {within:g}s after GRANT {permission}"]
-        problems = []
-        if await attempt.allowed(session, other):
-            problems.append(f"GRANT {permission} also let {name} {other}")
-        await cql.execute(f"REVOKE {permission} ON KEYSPACE {keyspace} FROM {name}")
-        if not await holds_within(denied, within):
-            problems.append(f"{name} could still {permission} {within:g}s after REVOKE")
-        return problems
+        return await _grant_cycle(
+            cql,
+            session,
+            Attempt(cql, keyspace, permission.lower()),
+            who=name,
+            permission=permission,
+            not_also=PERMISSIONS[(PERMISSIONS.index(permission) + 1) % len(PERMISSIONS)],
+            grant=f"GRANT {permission} ON KEYSPACE {keyspace} TO {name}",
+            revoke=f"REVOKE {permission} ON KEYSPACE {keyspace} FROM {name}",
+            within=within,
+        )
 
 
 async def _inheritance(
@@ -95,28 +121,19 @@ async def _inheritance(
     """A child role gets its parent's SELECT (only that) while granted the parent."""
     parent, _ = await roles.create("parent", login=False)
     child, password = await roles.create("child")
-    attempt = Attempt(cql, keyspace, "child")
     await cql.execute(f"GRANT SELECT ON KEYSPACE {keyspace} TO {parent}")
     async with login(env, child, password) as session:
-
-        async def allowed() -> bool:
-            return await attempt.allowed(session, "SELECT")
-
-        async def denied() -> bool:
-            return not await attempt.allowed(session, "SELECT")
-
-        if await allowed():
-            return [f"{child} could SELECT before being granted {parent}"]
-        await cql.execute(f"GRANT {parent} TO {child}")
-        if not await holds_within(allowed, within):
-            return [f"{child} did not inherit {parent}'s SELECT within {within:g}s"]
-        problems = []
-        if await attempt.allowed(session, "MODIFY"):
-            problems.append(f"{child} got MODIFY from {parent}, which only has SELECT")
-        await cql.execute(f"REVOKE {parent} FROM {child}")
-        if not await holds_within(denied, within):
-            problems.append(f"{child} kept {parent}'s SELECT {within:g}s after REVOKE")
-        return problems
+        return await _grant_cycle(
+            cql,
+            session,
+            Attempt(cql, keyspace, "child"),
+            who=child,
+            permission="SELECT",
+            not_also="MODIFY",
+            grant=f"GRANT {parent} TO {child}",
+            revoke=f"REVOKE {parent} FROM {child}",
+            within=within,
+        )
 
 
 @pytest.fixture(scope="session")
