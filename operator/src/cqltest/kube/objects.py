@@ -309,3 +309,9 @@ def delete_unchanged(kube: Kube, kind: str, namespace: str, name: str, version: 
         if exc.status != 404:
             raise _fail(f"delete {kind} {namespace}/{name}", exc) from exc
     return True
+
+
+def list_everywhere(kube: Kube, kind: str, selector: str) -> list[dict[str, Any]]:
+    """``kind`` objects with ``selector`` in every namespace (the caller may read them all)."""
+    group, plural = _KINDS[kind]
+    return _list(kube, f"{group}/{plural}", f"{kind} in every namespace", selector)

@@ -19,7 +19,7 @@ from typing import Any
 from cqltest.engine.names import LABEL_TESTRUN, label_value
 from cqltest.kube import objects
 from cqltest.kube.client import Kube
-from cqltest.kube.errors import Conflict
+from cqltest.kube.errors import Conflict, KubeError
 from cqltest.kube.helm import Releases
 from cqltest.model.claims import (
     ANNOTATION_BASELINE,
@@ -55,9 +55,9 @@ FAULT_LABEL = "cqltest.dev/fault"
 
 
 class PoolClient:
-    """One pool (``pool``) in one namespace."""
+    """One pool (``pool``) in one namespace; ``releases`` is needed only to retire clusters."""
 
-    def __init__(self, kube: Kube, releases: Releases, namespace: str, pool: str) -> None:
+    def __init__(self, kube: Kube, releases: Releases | None, namespace: str, pool: str) -> None:
         self.kube, self.releases, self.namespace, self.pool = kube, releases, namespace, pool
         self.selector = f"{LABEL_POOL}={pool}"
 
@@ -212,6 +212,8 @@ class PoolClient:
 
         ``force``: the holder retires its own cluster, whatever changed since.
         """
+        if self.releases is None:
+            raise KubeError(f"retiring pooled cluster {member.release} needs Helm")
         if member.cluster is not None:
             notes = {ANNOTATION_RETIRING: "true"}
             patch: dict[str, Any] = {"metadata": {"annotations": notes}}
@@ -242,3 +244,61 @@ def pools_in(kube: Kube, namespace: str) -> list[str]:
     """The names of the pools with a slot in ``namespace``."""
     slots = objects.list_labelled(kube, "ConfigMap", namespace, LABEL_POOL)
     return sorted({(s["metadata"].get("labels") or {})[LABEL_POOL] for s in slots})
+
+
+def slot_namespaces(kube: Kube, namespace: str | None) -> dict[str, list[str]]:
+    """The pools with a slot, by namespace: in ``namespace``, or in every namespace."""
+    if namespace is not None:
+        slots = objects.list_labelled(kube, "ConfigMap", namespace, LABEL_POOL)
+    else:
+        slots = objects.list_everywhere(kube, "ConfigMap", LABEL_POOL)
+    found: dict[str, set[str]] = {}
+    for slot in slots:
+        meta = slot["metadata"]
+        found.setdefault(meta["namespace"], set()).add((meta.get("labels") or {})[LABEL_POOL])
+    return {ns: sorted(pools) for ns, pools in sorted(found.items())}
+
+
+def expire_everywhere(
+    kube: Kube,
+    releases: Releases,
+    now: datetime,
+    namespace: str | None = None,
+    pool: str | None = None,
+) -> list[tuple[str, str, str]]:
+    """Retire every stale pooled cluster (the operator's periodic pass, ``pool prune``):
+    (namespace, pool, release) of each."""
+    return [
+        (ns, name, release)
+        for ns, pools in slot_namespaces(kube, namespace).items()
+        for name in pools
+        if pool in (None, name)
+        for release in PoolClient(kube, releases, ns, name).expire(now)
+    ]
+
+
+def pool_rows(kube: Kube, namespace: str | None, now: datetime) -> list[dict[str, Any]]:
+    """What ``cqltest pool list --kube`` shows, one row per pooled cluster."""
+    rows: list[dict[str, Any]] = []
+    for ns, pools in slot_namespaces(kube, namespace).items():
+        for pool in pools:
+            client = PoolClient(kube, None, ns, pool)
+            members = client.members()
+            alive = client.alive(members)
+            for m in members:
+                state = "unhealthy" if m.unhealthy else m.state(alive, now)
+                rows.append(
+                    {
+                        "namespace": ns,
+                        "pool": pool,
+                        "cluster": m.cluster or m.release,
+                        "shape": m.shape,
+                        "shapeText": m.shape_text,
+                        "state": state,
+                        "dirty": m.dirty,
+                        "claimant": None if m.claimant is None else str(m.claimant),
+                        "idleSince": None if m.idle_since is None else timestamp(m.idle_since),
+                        "idleTtlSeconds": m.idle_ttl,
+                    }
+                )
+    return rows

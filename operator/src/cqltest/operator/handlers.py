@@ -13,12 +13,16 @@ import kopf
 from cqltest.errors import CqltestError
 from cqltest.kube.objects import GROUP, K8SSANDRA, PLURAL, VERSION
 from cqltest.kube.reconcile import IDLE_DELAY
+from cqltest.model.claims import LABEL_POOL
 from cqltest.operator import runtime
 
 log = logging.getLogger("cqltest.operator")
 MAX_IDLE_DELAY = 30.0
 RECONCILE_THREADS = 16
 """Reconciles block on the apiserver, not the CPU: more threads than cores keep runs moving."""
+POOL_SWEEP = 30.0
+"""Seconds between two passes retiring idle pooled clusters past their idleTtl."""
+_sweeper: asyncio.Task[None] | None = None
 
 
 @kopf.on.startup()
@@ -34,6 +38,32 @@ async def configure(settings: kopf.OperatorSettings, **_: Any) -> None:
     settings.watching.connect_timeout = 10
     settings.persistence.finalizer = f"{GROUP}/operator"
     settings.execution.max_workers = 32
+
+
+async def _sweep_pools() -> None:
+    """The pool's periodic pass. Not a kopf timer on K8ssandraClusters: kopf would put its
+    finalizer on them, and a stopped operator would then block every Helm uninstall."""
+    while True:
+        try:
+            retired = await asyncio.to_thread(runtime.current().sweep_pools)
+        except Exception as exc:  # the next pass tries again; the operator must live on
+            log.warning("sweeping the cluster pools: %s", exc)
+        else:
+            for release in retired:
+                log.info("retired pooled cluster %s (idle past its idleTtl)", release)
+        await asyncio.sleep(POOL_SWEEP)
+
+
+@kopf.on.startup()
+async def start_pool_sweeper(**_: Any) -> None:
+    global _sweeper
+    _sweeper = asyncio.get_running_loop().create_task(_sweep_pools())
+
+
+@kopf.on.cleanup()
+async def stop_pool_sweeper(**_: Any) -> None:
+    if _sweeper is not None:
+        _sweeper.cancel()
 
 
 @kopf.on.login()
@@ -117,3 +147,11 @@ def cluster_changed(body: kopf.Body, namespace: str | None, **_: Any) -> None:
     run = _owner_run(body)
     if run is not None and namespace is not None:
         runtime.current().wake((namespace, run))
+
+
+@kopf.on.event(*K8SSANDRA, labels={LABEL_POOL: kopf.PRESENT})
+def pooled_cluster_changed(namespace: str | None, **_: Any) -> None:
+    """A pooled cluster was claimed, released or retired: its claimant and the runs waiting
+    for the pool (all in its namespace) look again at once instead of at their next poll."""
+    if namespace is not None:
+        runtime.current().wake_namespace(namespace)

@@ -48,6 +48,7 @@ def run(
         kube=Kube.connect(path),
         releases=Releases(path),
         settings=Settings(default_image=default_image, kubeconfig=path),
+        namespaces=tuple(namespaces),
     )
     runtime.configure(rt)
     if metrics_port is not None:

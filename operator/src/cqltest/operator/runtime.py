@@ -7,13 +7,16 @@ by :func:`configure` before kopf starts, instead of being rebuilt per event.
 from __future__ import annotations
 
 import asyncio
+import fnmatch
 import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from cqltest.kube.client import Kube
 from cqltest.kube.helm import Releases
+from cqltest.kube.pool import expire_everywhere, slot_namespaces
 from cqltest.kube.reconcile import Outcome, reconcile
 from cqltest.kube.world import Settings
 from cqltest.metrics import TestRunCollector
@@ -54,6 +57,8 @@ class Runtime:
     releases: Releases
     settings: Settings
     metrics: Metrics = field(default_factory=Metrics)
+    namespaces: tuple[str, ...] = ()
+    """The namespace patterns served (kopf's ``-n``); empty: every namespace."""
     _wakers: dict[Key, asyncio.Event] = field(default_factory=dict)
 
     def waker(self, key: Key) -> asyncio.Event:
@@ -63,6 +68,26 @@ class Runtime:
         event = self._wakers.get(key)
         if event is not None:
             event.set()
+
+    def wake_namespace(self, namespace: str) -> None:
+        """Wake every run of ``namespace``: a pooled cluster there changed hands."""
+        for (ns, _), event in self._wakers.items():
+            if ns == namespace:
+                event.set()
+
+    def sweep_pools(self) -> list[str]:
+        """Retire the idle pooled clusters past their TTL in the namespaces served (blocking)."""
+        served = [
+            ns
+            for ns in slot_namespaces(self.kube, None)
+            if not self.namespaces or any(fnmatch.fnmatch(ns, p) for p in self.namespaces)
+        ]
+        now = datetime.now(UTC)
+        return [
+            f"{ns}/{release}"
+            for served_ns in served
+            for ns, _, release in expire_everywhere(self.kube, self.releases, now, served_ns)
+        ]
 
     def forget(self, key: Key) -> None:
         self._wakers.pop(key, None)
