@@ -161,3 +161,50 @@ def test_members_are_read_from_slot_and_cluster() -> None:
     patch = release_patch(read, NOW, 60)
     assert patch["metadata"]["resourceVersion"] == "9"
     assert patch["metadata"]["annotations"][ANNOTATION_CLAIMED_BY] is None
+
+
+def test_the_reset_job_drops_only_for_a_dirty_cluster() -> None:
+    from cqltest.render.environment import Connection
+    from cqltest.render.pods import Owner
+    from cqltest.render.pool import render_reset_job
+
+    owner = Owner("run", "ns", "uid")
+    connection = Connection(contact_points=("svc",), local_dc="dc1")
+    fresh = render_reset_job(owner, 1, connection, image="img", kept=None)
+    command = fresh["spec"]["template"]["spec"]["containers"][0]["command"]
+    assert command[:4] == ["python", "-m", "cqlsuites", "reset"]
+    assert "--drop" not in command
+    dirty = render_reset_job(
+        owner, 2, connection, image="img", kept={"keyspaces": ["k"], "roles": ["r"]}
+    )
+    command = dirty["spec"]["template"]["spec"]["containers"][0]["command"]
+    assert command[-3:] == ["--drop", "--keep-keyspace=k", "--keep-role=r"]
+    assert dirty["metadata"]["labels"]["cqltest.dev/component"] == "probe"
+
+
+def test_the_baseline_is_the_last_json_line_of_the_reset_log() -> None:
+    from cqltest.kube.pooled import baseline_of
+
+    log = 'noise\n{"keyspaces": ["a"], "roles": ["r"]}\n{not json\n'
+    assert baseline_of(log) == {"keyspaces": ["a"], "roles": ["r"]}
+    assert baseline_of("cqlsuites reset: NoHostAvailable") is None
+
+
+def test_pooled_values_carry_pool_labels_and_claim_not_the_run() -> None:
+    from cqltest.render.cluster import PoolValues, cluster_values
+
+    claim = {ANNOTATION_CLAIMED_BY: ME.text()}
+    values = cluster_values(
+        "pool-p-abc-0",
+        spec(),
+        tls_secrets=None,
+        superuser_secret=None,
+        pool=PoolValues("p", {LABEL_SHAPE: "abc"}, claim),
+    )
+    assert "testRun" not in values
+    assert "owner" not in values
+    assert (values["pool"], values["labels"], values["annotations"]) == (
+        "p",
+        {LABEL_SHAPE: "abc"},
+        claim,
+    )
