@@ -229,8 +229,8 @@ class ClusterSpec(CamelModel):
     reuse: bool = Field(
         default=False,
         description="Claim a warm cluster of the same shape from a pool (or provision one into "
-        "it) and return it to the pool, reset, at the end instead of tearing it down. Local "
-        "mode only so far: the operator still provisions a cluster per run.",
+        "it) and return it to the pool, reset, at the end instead of tearing it down. In "
+        "operator mode the pool lives in the TestRun's namespace.",
     )
     pool: DnsLabel | None = Field(
         default=None, description="The pool to claim from with reuse; defaults to 'default'."
