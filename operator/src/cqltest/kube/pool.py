@@ -7,6 +7,11 @@ preconditions: a slot is reserved by one atomic create, a claim or release is a 
 carrying the resourceVersion read, and a retirement marks the cluster (with the same
 precondition) before Helm uninstalls it. Whoever loses a race gets a 409, re-reads and decides
 again, so one cluster is never handed to two runs.
+
+``maxPerShape`` holds under races too (a shape's slots are its indexes ``0..maxPerShape-1``, each
+created once), but ``maxClusters`` is checked against the slots read: two runs of *different*
+shapes reserving the pool's last place at the same moment can both get one, and the pool then
+holds one cluster more than ``maxClusters`` until one is retired.
 """
 
 from __future__ import annotations
