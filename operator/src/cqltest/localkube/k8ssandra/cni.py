@@ -10,6 +10,12 @@ same; a restarted node (a new process, outside its cgroup) or a changed policy r
 and no policy left removes them. The table is the local cluster's, so destroying the cluster
 (K8ssandraCluster deletion, ``localkube down``) or the orphan reaper removes the rules too.
 Only internode traffic between node Pods is enforced (see :mod:`.netpolicy`).
+
+A limit: a node Pod deleted while policies cut its node off from a running peer in both
+directions (a partition) does not come back Ready until they are lifted. The restart waits, as
+``LocalCluster.start_node`` does, until every running peer sees the node, which no peer on the
+other side can (cass-operator's readiness probe asks only that the node answer CQL); the
+attempt fails after the restart budget and the next pass tries again.
 """
 
 from __future__ import annotations
