@@ -7,6 +7,8 @@ its own failure reports (a dead node's log tail, every unready node's last view 
 
 from __future__ import annotations
 
+import concurrent.futures
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -79,23 +81,49 @@ def wait_ready(
     probes = {node.plan.address: _Probe(node.plan) for node in members}
     for node_probe in probes.values():
         node_probe.timings = cluster.last_timings.setdefault(node_probe.node.name, NodeTimings())
+    # Nodes are probed side by side: a connection (a TLS handshake, a bcrypt-checked login) or
+    # a peer query on a busy node then delays no other node's, and a healthy cluster's check
+    # costs one node's round trip, not the sum of all.
+    workers = concurrent.futures.ThreadPoolExecutor(len(members), "readiness")
+    on_event = _serialised(on_event)
     try:
         while True:
+            unready = []
             for node in members:
                 node_probe = probes[node.plan.address]
                 if node_probe.ready:
                     continue
                 if not cluster.is_running(node):
                     raise ClusterError(_died_message(cluster, node.plan))
-                _advance(cluster, node_probe, addresses, started, on_event)
+                unready.append(node_probe)
+            advancing = [
+                workers.submit(_advance, cluster, p, addresses, started, on_event) for p in unready
+            ]
+            for future in advancing:
+                future.result()
             if all(p.ready for p in probes.values()):
                 return
             if time.monotonic() > deadline:
                 raise ClusterError(_timeout_message(cluster, probes, timeout))
             time.sleep(_POLL)
     finally:
+        workers.shutdown(wait=True)
         for node_probe in probes.values():
             node_probe.close()
+
+
+def _serialised(on_event: ProgressCallback | None) -> ProgressCallback | None:
+    """``on_event`` called by one probing thread at a time, as callers wrote it for."""
+    if on_event is None:
+        return None
+    lock = threading.Lock()
+    report = on_event
+
+    def serialised(node: str, message: str) -> None:
+        with lock:
+            report(node, message)
+
+    return serialised
 
 
 def _advance(
