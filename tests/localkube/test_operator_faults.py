@@ -68,6 +68,22 @@ def at(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
+def timeline(run: dict[str, Any]) -> str:
+    """Where a run's time went (printed: the figures behind the test's duration)."""
+    status = run["status"]
+    start = at(run["metadata"]["creationTimestamp"])
+    marks = {"cluster ready": (status.get("cluster") or {}).get("readyAt")}
+    for suite in status["suites"]:
+        marks[f"{suite['name']} started"] = suite.get("startedAt")
+        marks[f"{suite['name']} finished"] = suite.get("finishedAt")
+    for fault in status["faults"]:
+        for key in ("injectedAt", "healedAt", "recoveredAt"):
+            marks[f"{fault['name']} {key}"] = fault.get(key)
+    marks["finished"] = status.get("finishedAt")
+    seen = {k: round((at(v) - start).total_seconds(), 1) for k, v in marks.items() if v}
+    return f"{run['metadata']['name']} timeline (s from start): {seen}"
+
+
 def events(localkube: Localkube, namespace: str, kind: str, name: str) -> list[dict[str, Any]]:
     selector = f"involvedObject.kind={kind},involvedObject.name={name}"
     found = localkube.kubectl(
@@ -98,6 +114,7 @@ def test_a_node_kill_under_quorum_restarts_the_pod_and_the_run_succeeds(
     assert injected < healed <= recovered
     assert (healed - injected).total_seconds() >= 5  # downFor, as the heal is recorded
 
+    print(timeline(run))
     reasons = [e["reason"] for e in events(localkube, ns, "TestRun", "node-kill")]
     for reason in ("FaultInjected", "FaultHealed", "FaultRecovered"):
         assert reasons.count(reason) == 1, reasons
@@ -154,6 +171,10 @@ def test_a_partition_submitted_with_the_cli_succeeds_and_leaves_no_policy(
     ]
     assert cut, "the stand-in never enforced the policies"
     assert items(localkube, "networkpolicies", ns) == []
+    # the cut was real: EACH_QUORUM probe writes failed while it lasted
+    probe_errors = suites(run)["resilience"]["metrics"].get("probeErrorsByKind") or {}
+    assert sum(probe_errors.values()) > 0, suites(run)["resilience"]["metrics"]
+    print(timeline(run))
     reasons = [e["reason"] for e in events(localkube, ns, "TestRun", "partition")]
     assert {"FaultInjected", "FaultHealed", "FaultRecovered"} <= set(reasons)
 
