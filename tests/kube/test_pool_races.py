@@ -28,6 +28,7 @@ from cqltest.model.claims import (
     ANNOTATION_IDLE_SINCE,
     ANNOTATION_IDLE_TTL,
     ANNOTATION_INDEX,
+    ANNOTATION_RETIRING,
     LABEL_POOL,
     LABEL_SHAPE,
     Claimant,
@@ -202,3 +203,47 @@ def test_two_runs_reserving_the_last_slot_exactly_one_provisions(
         "get", "configmap", "-n", namespace, "-l", f"{LABEL_POOL}=race", "-o", "name"
     ).stdout.split()
     assert slots == ["configmap/pool-race-abcdef0123-0"]
+
+
+def test_a_claim_whose_run_is_gone_expires_and_the_next_claimant_resets(
+    control_plane: ControlPlane, crds: None, namespace: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CQLTEST_HELM", str(control_plane.helm))
+    a, b = (create_testrun(control_plane, namespace, n) for n in ("run-a", "run-b"))
+    kube = Kube.connect(control_plane.kubeconfig)
+    try:
+        idle_cluster(kube, namespace, "pool-race-abcdef0123-0")
+        pool = PoolClient(kube, Releases(None), namespace, "race")
+        now = datetime.now(UTC)
+        assert pool.claim(SHAPE, "", Limits(4, 1), a, now).kind == "mine"
+        assert pool.claim(SHAPE, "", Limits(4, 1), b, now).kind == "wait"
+        control_plane.kubectl("delete", "testrun", "run-a", "-n", namespace)
+        taken = pool.claim(SHAPE, "", Limits(4, 1), b, now)
+        assert taken.kind == "mine"
+        assert taken.member is not None
+        assert (taken.member.claimant, taken.member.dirty) == (b, True)
+    finally:
+        kube.close()
+
+
+def test_idle_clusters_past_their_ttl_and_orphaned_reservations_are_retired(
+    control_plane: ControlPlane, crds: None, namespace: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CQLTEST_HELM", str(control_plane.helm))
+    a = create_testrun(control_plane, namespace, "run-a")
+    kube = Kube.connect(control_plane.kubeconfig)
+    try:
+        idle_cluster(kube, namespace, "pool-race-abcdef0123-0")
+        pool = PoolClient(kube, Releases(control_plane.kubeconfig), namespace, "race")
+        reserved = pool.claim("0123456789", "", Limits(4, 1), a, datetime.now(UTC))
+        assert reserved.kind == "provision"
+        control_plane.kubectl("delete", "testrun", "run-a", "-n", namespace)
+        # the reservation of a run that is gone goes at once; the idle cluster when its ttl is up
+        early = datetime(2026, 1, 1, 0, 0, 30, tzinfo=UTC)
+        assert pool.expire(early) == ["pool-race-0123456789-0"]
+        assert pool.expire(datetime(3000, 1, 1, tzinfo=UTC)) == ["pool-race-abcdef0123-0"]
+        assert not objects.list_labelled(kube, "ConfigMap", namespace, LABEL_POOL)
+        gone = objects.get_custom(kube, *objects.K8SSANDRA, namespace, "pool-race-abcdef0123-0")
+        assert gone is None or ANNOTATION_RETIRING in gone["metadata"]["annotations"]
+    finally:
+        kube.close()
