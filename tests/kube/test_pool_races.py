@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -133,6 +135,30 @@ def idle_cluster(kube: Kube, namespace: str, release: str) -> None:
     )
 
 
+@dataclass
+class Seeded:
+    """Two live runs and one idle pooled cluster in a fresh namespace."""
+
+    kube: Kube
+    pool: PoolClient
+    a: Claimant
+    b: Claimant
+
+
+@pytest.fixture
+def seeded(
+    control_plane: ControlPlane, crds: None, namespace: str, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Seeded]:
+    monkeypatch.setenv("CQLTEST_HELM", str(control_plane.helm))
+    a, b = (create_testrun(control_plane, namespace, n) for n in ("run-a", "run-b"))
+    kube = Kube.connect(control_plane.kubeconfig)
+    try:
+        idle_cluster(kube, namespace, "pool-race-abcdef0123-0")
+        yield Seeded(kube, PoolClient(kube, Releases(None), namespace, "race"), a, b)
+    finally:
+        kube.close()
+
+
 def race(
     control_plane: ControlPlane, namespace: str, claimants: list[Claimant]
 ) -> tuple[list[Decision], int]:
@@ -163,32 +189,24 @@ def race(
 
 
 def test_two_claimers_of_one_idle_cluster_exactly_one_wins(
-    control_plane: ControlPlane, crds: None, namespace: str, monkeypatch: pytest.MonkeyPatch
+    control_plane: ControlPlane, namespace: str, seeded: Seeded
 ) -> None:
-    monkeypatch.setenv("CQLTEST_HELM", str(control_plane.helm))
-    a, b = (create_testrun(control_plane, namespace, n) for n in ("run-a", "run-b"))
-    kube = Kube.connect(control_plane.kubeconfig)
-    try:
-        idle_cluster(kube, namespace, "pool-race-abcdef0123-0")
-        pool = PoolClient(kube, Releases(None), namespace, "race")
-        for _ in range(ROUNDS):
-            decisions, conflicts = race(control_plane, namespace, [a, b])
-            kinds = sorted(d.kind for d in decisions)
-            assert kinds == ["mine", "wait"], decisions
-            assert conflicts == 1
-            winner = next(d for d in decisions if d.kind == "mine")
-            assert winner.member is not None
-            holder = winner.member.claimant
-            assert holder in (a, b)
-            waiting = next(d for d in decisions if d.kind == "wait")
-            assert waiting.message == f"1/1 clusters of this shape claimed by {holder}"
-            read = objects.get_custom(kube, *objects.K8SSANDRA, namespace, "pool-race-abcdef0123-0")
-            assert read is not None
-            assert read["metadata"]["annotations"][ANNOTATION_CLAIMED_BY] == holder.text()
-            assert holder is not None
-            assert pool.release(holder, datetime.now(UTC), 1e9) == "pool-race-abcdef0123-0"
-    finally:
-        kube.close()
+    kube, pool, a, b = seeded.kube, seeded.pool, seeded.a, seeded.b
+    for _ in range(ROUNDS):  # the winner gives the cluster back for the next race
+        decisions, conflicts = race(control_plane, namespace, [a, b])
+        assert sorted(d.kind for d in decisions) == ["mine", "wait"], decisions
+        assert conflicts == 1
+        winner = next(d for d in decisions if d.kind == "mine")
+        assert winner.member is not None
+        holder = winner.member.claimant
+        assert holder is not None
+        assert holder in (a, b)
+        waiting = next(d for d in decisions if d.kind == "wait")
+        assert waiting.message == f"1/1 clusters of this shape claimed by {holder}"
+        read = objects.get_custom(kube, *objects.K8SSANDRA, namespace, "pool-race-abcdef0123-0")
+        assert read is not None
+        assert read["metadata"]["annotations"][ANNOTATION_CLAIMED_BY] == holder.text()
+        assert pool.release(holder, datetime.now(UTC), 1e9) == "pool-race-abcdef0123-0"
 
 
 def test_two_runs_reserving_the_last_slot_exactly_one_provisions(
@@ -206,44 +224,31 @@ def test_two_runs_reserving_the_last_slot_exactly_one_provisions(
 
 
 def test_a_claim_whose_run_is_gone_expires_and_the_next_claimant_resets(
-    control_plane: ControlPlane, crds: None, namespace: str, monkeypatch: pytest.MonkeyPatch
+    control_plane: ControlPlane, namespace: str, seeded: Seeded
 ) -> None:
-    monkeypatch.setenv("CQLTEST_HELM", str(control_plane.helm))
-    a, b = (create_testrun(control_plane, namespace, n) for n in ("run-a", "run-b"))
-    kube = Kube.connect(control_plane.kubeconfig)
-    try:
-        idle_cluster(kube, namespace, "pool-race-abcdef0123-0")
-        pool = PoolClient(kube, Releases(None), namespace, "race")
-        now = datetime.now(UTC)
-        assert pool.claim(SHAPE, "", Limits(4, 1), a, now).kind == "mine"
-        assert pool.claim(SHAPE, "", Limits(4, 1), b, now).kind == "wait"
-        control_plane.kubectl("delete", "testrun", "run-a", "-n", namespace)
-        taken = pool.claim(SHAPE, "", Limits(4, 1), b, now)
-        assert taken.kind == "mine"
-        assert taken.member is not None
-        assert (taken.member.claimant, taken.member.dirty) == (b, True)
-    finally:
-        kube.close()
+    pool, a, b = seeded.pool, seeded.a, seeded.b
+    now = datetime.now(UTC)
+    assert pool.claim(SHAPE, "", Limits(4, 1), a, now).kind == "mine"
+    assert pool.claim(SHAPE, "", Limits(4, 1), b, now).kind == "wait"
+    control_plane.kubectl("delete", "testrun", "run-a", "-n", namespace)
+    taken = pool.claim(SHAPE, "", Limits(4, 1), b, now)
+    assert taken.kind == "mine"
+    assert taken.member is not None
+    assert (taken.member.claimant, taken.member.dirty) == (b, True)
 
 
 def test_idle_clusters_past_their_ttl_and_orphaned_reservations_are_retired(
-    control_plane: ControlPlane, crds: None, namespace: str, monkeypatch: pytest.MonkeyPatch
+    control_plane: ControlPlane, namespace: str, seeded: Seeded
 ) -> None:
-    monkeypatch.setenv("CQLTEST_HELM", str(control_plane.helm))
-    a = create_testrun(control_plane, namespace, "run-a")
-    kube = Kube.connect(control_plane.kubeconfig)
-    try:
-        idle_cluster(kube, namespace, "pool-race-abcdef0123-0")
-        pool = PoolClient(kube, Releases(control_plane.kubeconfig), namespace, "race")
-        reserved = pool.claim("0123456789", "", Limits(4, 1), a, datetime.now(UTC))
-        assert reserved.kind == "provision"
-        control_plane.kubectl("delete", "testrun", "run-a", "-n", namespace)
-        # the reservation of a run that is gone goes at once; the idle cluster when its ttl is up
-        early = datetime(2026, 1, 1, 0, 0, 30, tzinfo=UTC)
-        assert pool.expire(early) == ["pool-race-0123456789-0"]
-        assert pool.expire(datetime(3000, 1, 1, tzinfo=UTC)) == ["pool-race-abcdef0123-0"]
-        assert not objects.list_labelled(kube, "ConfigMap", namespace, LABEL_POOL)
-        gone = objects.get_custom(kube, *objects.K8SSANDRA, namespace, "pool-race-abcdef0123-0")
-        assert gone is None or ANNOTATION_RETIRING in gone["metadata"]["annotations"]
-    finally:
-        kube.close()
+    kube = seeded.kube
+    pool = PoolClient(kube, Releases(control_plane.kubeconfig), namespace, "race")
+    reserved = pool.claim("0123456789", "", Limits(4, 1), seeded.a, datetime.now(UTC))
+    assert reserved.kind == "provision"
+    control_plane.kubectl("delete", "testrun", "run-a", "-n", namespace)
+    # the reservation of a run that is gone goes at once; the idle cluster when its ttl is up
+    early = datetime(2026, 1, 1, 0, 0, 30, tzinfo=UTC)
+    assert pool.expire(early) == ["pool-race-0123456789-0"]
+    assert pool.expire(datetime(3000, 1, 1, tzinfo=UTC)) == ["pool-race-abcdef0123-0"]
+    assert not objects.list_labelled(kube, "ConfigMap", namespace, LABEL_POOL)
+    gone = objects.get_custom(kube, *objects.K8SSANDRA, namespace, "pool-race-abcdef0123-0")
+    assert gone is None or ANNOTATION_RETIRING in gone["metadata"]["annotations"]
