@@ -5,7 +5,8 @@ For 1 node and for 3 nodes over 2 datacenters, in one run and each under its own
   start, wait until every node answers CQL and sees its peers UP, record the reset baseline);
 - then ``rounds`` times: a run's work is simulated (a keyspace with a table and a row),
   the cluster is released (``reset_seconds``: faults healed, every node UP, the keyspace
-  dropped; ``reset_steps_seconds`` splits it) and claimed again (``warm_claim_seconds``: the
+  dropped, every node's own schema without it; ``reset_steps_seconds`` splits it into ``heal``,
+  ``nodes_up``, ``drop`` and ``agreement``) and claimed again (``warm_claim_seconds``: the
   health check of every node);
 - ``warm_seconds`` = reset + warm claim (the median round): what reuse costs per run instead of
   ``cold_seconds``; ``speedup`` = cold / warm.
@@ -20,6 +21,7 @@ from __future__ import annotations
 import argparse
 import functools
 import json
+import os
 import statistics
 import sys
 import tempfile
@@ -131,12 +133,15 @@ def measure(shape: str, rounds: int) -> dict[str, Any]:
                 cluster.destroy()
     reset, claim = statistics.median(resets), statistics.median(claims)
     warm = reset + claim
+    per_round = [r + c for r, c in zip(resets, claims, strict=True)]
     return {
         "cold_seconds": round(cold, 2),
         "reset_seconds": [round(s, 2) for s in resets],
         "reset_steps_seconds": steps,
         "warm_claim_seconds": [round(s, 2) for s in claims],
         "warm_seconds": round(warm, 2),
+        "warm_seconds_per_round": [round(s, 2) for s in per_round],
+        "warm_spread_seconds": {"min": round(min(per_round), 2), "max": round(max(per_round), 2)},
         "speedup": round(cold / warm, 1),
     }
 
@@ -146,9 +151,15 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--only", choices=sorted(SHAPES), default=None)
     args = parser.parse_args()
+    # figures on a shared machine mean little without the load they were taken under
+    load_before = os.getloadavg()
     results = {shape: measure(shape, args.rounds) for shape in SHAPES if args.only in (None, shape)}
     three = results.get("3_nodes_2_dcs")
-    report: dict[str, Any] = {"rounds": args.rounds, "shapes": results}
+    report: dict[str, Any] = {
+        "rounds": args.rounds,
+        "load_average_before_after": [list(load_before), list(os.getloadavg())],
+        "shapes": results,
+    }
     if three is not None:
         report["target_3_nodes"] = {
             "warm_at_most_5s": three["warm_seconds"] <= 5.0,

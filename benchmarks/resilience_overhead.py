@@ -13,7 +13,11 @@ On a shared machine wall-clock ops/s swing with the neighbours' load, so:
 - the client's CPU time per operation is measured too (``getrusage`` of the suite's process
   tree), which a busy neighbour changes far less than wall time. The fixed cost of a suite
   process (interpreter, imports, collection) is measured per round by the same command with
-  ``--collect-only`` and subtracted, so µs/op is the workload's own.
+  ``--collect-only`` and subtracted. What remains still holds a fixed part (connecting, the
+  suite's schema), which weighs more in a round a busy machine let do fewer operations; so the
+  per-op figure that matters is the marginal one: per suite, the least-squares slope of that
+  CPU over the operations of all rounds (``marginal_cpu_us_per_op``, with the fixed part as
+  the intercept and the fit's correlation).
 
 Compared: load's ``opsPerSecond`` (its main workload's requests over their window) against
 resilience's ``workloadOpsPerSecond`` (requests of its timed workload only) and its
@@ -92,6 +96,20 @@ def one(name: str, connection: Connection, params: dict[str, Any], root: Path) -
     return figures
 
 
+def marginal(figures: list[dict[str, Any]]) -> dict[str, float] | None:
+    """CPU per operation as the slope of CPU (less startup) over operations across rounds."""
+    xs = [float(f["operations"]) for f in figures]
+    ys = [f["cpu_seconds"] - f["startup_cpu_seconds"] for f in figures]
+    if len(set(xs)) < 2:
+        return None
+    fit = statistics.linear_regression(xs, ys)
+    return {
+        "marginal_cpu_us_per_op": round(fit.slope * 1e6, 1),
+        "fixed_cpu_seconds": round(fit.intercept, 2),
+        "correlation": round(statistics.correlation(xs, ys), 3),
+    }
+
+
 def spread(values: list[float]) -> dict[str, float]:
     return {
         "median": round(statistics.median(values), 3),
@@ -147,7 +165,7 @@ def main() -> None:
             if r["cpu_us_per_op"] and x["cpu_us_per_op"]
         ],
     }
-    report = {
+    report: dict[str, Any] = {
         "params": common,
         "load_average_before_after": [list(load_before), list(os.getloadavg())],
         "rounds": rounds,
@@ -160,7 +178,14 @@ def main() -> None:
             "resilience_cpu_us_per_op": statistics.median(r["cpu_us_per_op"] or 0.0 for r in res),
         },
         "paired_ratios_resilience_over_load": {k: spread(v) for k, v in ratios.items() if v},
+        "cpu_fit": {"load": marginal(load), "resilience": marginal(res)},
     }
+    fits = report["cpu_fit"]
+    if fits["load"] and fits["resilience"]:
+        report["marginal_cpu_ratio_resilience_over_load"] = round(
+            fits["resilience"]["marginal_cpu_us_per_op"] / fits["load"]["marginal_cpu_us_per_op"],
+            3,
+        )
     json.dump(report, sys.stdout, indent=2)
     sys.stdout.write("\n")
 
