@@ -159,7 +159,7 @@ def test_runs_share_a_pooled_cluster_serialised_reset_and_released(
         def third_waits() -> str | None:
             time.sleep(1)
             run = get_testrun(localkube, ns, "third") or {}
-            message = str(((run.get("status") or {}).get("cluster") or {}).get("message"))
+            message = str((run.get("status") or {}).get("message"))
             return message if "waiting for pool default capacity" in message else None
 
         waiting = wait_for("third waits for the pool", third_waits, timeout=120)

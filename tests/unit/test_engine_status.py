@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import timedelta
 
 from cqltest.engine import (
@@ -46,6 +47,13 @@ def test_provisioning() -> None:
     assert status.phase == "Provisioning"
     assert status.message == "provisioning the cluster"
     assert conditions(status)["ClusterReady"] == ("False", "Provisioning")
+
+
+def test_a_run_waiting_for_pool_capacity_says_so() -> None:
+    waiting = "waiting for pool p capacity: 1/1 clusters of this shape claimed by ns/other"
+    seen = observed(cluster="Provisioning")
+    seen = replace(seen, cluster=replace(seen.cluster, message=waiting))
+    assert aggregate_status(make_spec(DIAMOND), seen, T0).message == waiting
 
 
 def test_running_message_names_the_wave_and_counts() -> None:

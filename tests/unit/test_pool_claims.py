@@ -208,3 +208,9 @@ def test_pooled_values_carry_pool_labels_and_claim_not_the_run() -> None:
         {LABEL_SHAPE: "abc"},
         claim,
     )
+
+
+def test_a_damaged_baseline_keeps_nothing() -> None:
+    slot = {"metadata": {"name": "pool-p-s1-0", "labels": {LABEL_SHAPE: "s1"}}}
+    cluster = {"metadata": {"name": "c", "annotations": {ANNOTATION_BASELINE: "{oops"}}}
+    assert member_of(slot, cluster).baseline == {}

@@ -128,8 +128,25 @@ def member_of(slot: Mapping[str, Any], cluster: Mapping[str, Any] | None) -> Mem
         dirty=notes.get(ANNOTATION_DIRTY) == "true",
         retiring=ANNOTATION_RETIRING in notes or ANNOTATION_RETIRING in slot_notes,
         unhealthy=notes.get(ANNOTATION_UNHEALTHY),
-        baseline=json.loads(baseline) if baseline else None,
+        baseline=_baseline(baseline),
     )
+
+
+def _baseline(text: str | None) -> Mapping[str, Sequence[str]] | None:
+    """The recorded baseline; one that cannot be read keeps nothing (the system keyspaces and
+    the reset's own login survive anyway), so a damaged annotation cannot leak a run's data."""
+    if not text:
+        return None
+    try:
+        found = json.loads(text)
+    except json.JSONDecodeError:
+        return {}
+    if not isinstance(found, dict):
+        return {}
+    return {
+        k: [str(v) for v in found.get(k) or [] if isinstance(v, str)]
+        for k in ("keyspaces", "roles")
+    }
 
 
 @dataclass(frozen=True)
