@@ -4,9 +4,9 @@ The fault examples, shortened (a 30 s workload, the fault a few seconds in), run
 operator: a NodeKill force-deletes a node Pod of a 3-node RF 3 cluster under QUORUM load, the
 K8ssandra stand-in SIGKILLs and restarts the node as a StatefulSet would, the operator is killed
 and replaced while the node recovers, and the run succeeds with the kill's timeline in
-``status.faults`` and Events; a Partition between two datacenters is
-a NetworkPolicy pair the stand-in enforces with nftables, gone after the run; a NodePause is
-refused at admission.
+``status.faults`` and Events; a RollingRestart deletes the Pods gracefully one after the other;
+a Partition between two datacenters is a NetworkPolicy pair the stand-in enforces with
+nftables, gone after the run; a NodePause is refused at admission.
 """
 
 from __future__ import annotations
@@ -192,6 +192,34 @@ def test_a_partition_submitted_with_the_cli_succeeds_and_leaves_no_policy(
     print(timeline(run))
     reasons = [e["reason"] for e in events(localkube, ns, "TestRun", "partition")]
     assert {"FaultInjected", "FaultHealed", "FaultRecovered"} <= set(reasons)
+
+
+def test_a_rolling_restart_stops_one_pod_after_the_other(
+    localkube: Localkube, operator: Operator
+) -> None:
+    ns = new_namespace(localkube, "opf-roll")
+    manifest = shortened(
+        "rolling-restart.yaml", when={"duringSuite": "resilience", "afterSeconds": 5}
+    )
+    apply(localkube, ns, manifest)
+    run = wait_completed(localkube, ns, "rolling-restart", 600, operator)
+    print(timeline(run))
+    status = run["status"]
+    assert status["phase"] == "Succeeded", json.dumps(status, indent=1)[-3000:]
+    [fault] = status["faults"]
+    spec = load_testrun(EXAMPLES / "rolling-restart.yaml").spec
+    cluster = cluster_name("rolling-restart", spec.cluster)
+    pods = [f"{cluster}-dc1-default-sts-0", f"{cluster}-dc1-default-sts-1"]
+    assert (fault["phase"], fault["targets"]) == ("Recovered", pods), fault
+    assert at(fault["injectedAt"]) < at(fault["healedAt"]) == at(fault["recoveredAt"])
+    stopped = sorted(
+        (e["firstTimestamp"], e["message"])
+        for e in events(localkube, ns, "K8ssandraCluster", cluster)
+        if e["reason"] in ("NodeStopped", "NodeKilled")
+    )
+    # graceful deletes, in target order, one node each
+    assert [pods[0] in m for _, m in stopped] == [True, False], stopped
+    assert all("SIGTERM" in m for _, m in stopped), stopped
 
 
 def test_a_node_pause_is_invalid_in_operator_mode(localkube: Localkube, operator: Operator) -> None:
