@@ -5,12 +5,13 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import pytest
 from aiocql import AsyncSession, Timeouts
-from aiocql.sender import WATCHDOG
+from aiocql.sender import WATCHDOG, IoThreadSender
 from cassandra.cluster import NoHostAvailable
 from fakes import FakeDriverSession, FakeReactor, FakeResponseFuture
 
@@ -43,6 +44,32 @@ async def test_requests_are_sent_from_the_io_thread_in_batches(
     assert [r.rows for r in results] == [[(i,)] for i in range(200)]
     assert set(senders) == {io_reactor.thread.ident}
     await session.close()
+
+
+async def test_a_burst_from_one_loop_iteration_wakes_the_io_thread_once() -> None:
+    """Tasks resumed by one drain each submit in their own callback of one loop iteration; the
+    IO thread here runs every kick at once, as one on a free core does. One kick still sends
+    the whole burst (kicked at the first request, it sent one request per kick)."""
+    loop = asyncio.get_running_loop()
+    kicks: list[float] = []
+    batches: list[int] = []
+    sent: list[Any] = []
+
+    def io_timer(delay: float, callback: Callable[[], None]) -> None:
+        kicks.append(delay)
+        before = len(sent)
+        callback()
+        batches.append(len(sent) - before)
+
+    sender = IoThreadSender(loop, io_timer, sent.append)
+    for i in range(50):
+        loop.call_soon(sender.submit, i)
+    for _ in range(3):
+        await asyncio.sleep(0)
+    assert sent == list(range(50))
+    assert batches == [50]
+    assert kicks == [0]
+    sender.forget()
 
 
 async def test_an_exception_raised_while_sending_reaches_the_caller_unchanged(
