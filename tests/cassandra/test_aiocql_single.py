@@ -64,7 +64,11 @@ async def collect(session: AsyncSession, **kwargs: Any) -> list[Any]:
 async def test_ten_thousand_concurrent_executes_all_return(session: AsyncSession) -> None:
     insert = await session.prepare("INSERT INTO kv (k, v) VALUES (?, ?)")
     before = session.stats()
-    results = await asyncio.gather(*(session.execute(insert, (i, "x")) for i in range(10_000)))
+    # the last of them waits for some 9 000 others to finish before it gets an in-flight slot:
+    # on a loaded machine (load 20-28) that took more than the default 10 s request timeout
+    results = await asyncio.gather(
+        *(session.execute(insert, (i, "x"), timeout=60) for i in range(10_000))
+    )
     assert len(results) == 10_000
     after = session.stats()
     assert after.requests - before.requests == 10_000
