@@ -93,6 +93,30 @@ def running_operator(localkube: Localkube, namespaces: str, log_path: Path) -> I
         operator.stop()
 
 
+def install_crd(localkube: Localkube) -> None:
+    """Apply the TestRun CRD and wait until it is served (`kubectl wait` fails on a CRD that
+    has no conditions yet, so this polls)."""
+    localkube.kubectl("apply", "-f", str(EXAMPLES.parent / "crds" / "testruns.cqltest.dev.yaml"))
+
+    def established() -> bool:
+        found = localkube.kubectl("get", "crd", "testruns.cqltest.dev", "-o", "json")
+        conditions = json.loads(found.stdout).get("status", {}).get("conditions") or []
+        return any(c["type"] == "Established" and c["status"] == "True" for c in conditions)
+
+    wait_for("the TestRun CRD established", established, timeout=60)
+
+
+@contextmanager
+def module_operator(
+    localkube: Localkube, namespaces: str, tmp_path_factory: Any
+) -> Iterator[Operator]:
+    """The CRD installed and an operator serving ``namespaces``, for a test module's fixture."""
+    install_crd(localkube)
+    log = tmp_path_factory.mktemp("operator") / "operator.log"
+    with running_operator(localkube, namespaces, log) as running:
+        yield running
+
+
 def new_namespace(localkube: Localkube, prefix: str) -> str:
     name = f"{prefix}-{uuid.uuid4().hex[:6]}"
     localkube.kubectl("create", "namespace", name)

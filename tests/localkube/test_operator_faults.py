@@ -32,29 +32,19 @@ from operatorkit import (
     example,
     get_testrun,
     items,
+    module_operator,
     new_namespace,
-    running_operator,
     start_operator,
     suites,
     wait_completed,
 )
 
 pytestmark = [pytest.mark.kube, pytest.mark.cassandra, pytest.mark.timeout(900)]
-CRD = EXAMPLES.parent / "crds" / "testruns.cqltest.dev.yaml"
 
 
 @pytest.fixture(scope="module")
 def operator(localkube: Localkube, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Operator]:
-    localkube.kubectl("apply", "-f", str(CRD))
-
-    def established() -> bool:  # kubectl wait fails on a CRD that has no conditions yet
-        found = localkube.kubectl("get", "crd", "testruns.cqltest.dev", "-o", "json")
-        conditions = json.loads(found.stdout).get("status", {}).get("conditions") or []
-        return any(c["type"] == "Established" and c["status"] == "True" for c in conditions)
-
-    wait_for("the TestRun CRD established", established, timeout=60)
-    log = tmp_path_factory.mktemp("operator") / "operator.log"
-    with running_operator(localkube, "opf-*", log) as running:
+    with module_operator(localkube, "opf-*", tmp_path_factory) as running:
         yield running
 
 
