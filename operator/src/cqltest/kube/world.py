@@ -353,11 +353,11 @@ class RunWorld:
 
     def teardown_cluster(self) -> None:
         """Uninstall the run's cluster, or give a pooled one back (reset by its next claim)."""
+        remove_policies(self.kube, self.owner.namespace, self.owner.name)  # no cut outlives it
         if self.pooled is not None:
             self.pooled.give_back()
         elif self.cluster is not None:
             self.releases.uninstall(release_name(self.owner.name), self.owner.namespace)
-        remove_policies(self.kube, self.owner.namespace, self.owner.name)
         self._delete_probes()
         self._torn_down = True
 
