@@ -26,6 +26,7 @@ from cqltest.kube.pool import PoolClient
 from cqltest.localkube.controlplane import ControlPlane
 from cqltest.localkube.k8ssandra import crd as k8ssandra_crd
 from cqltest.model.claims import (
+    ANNOTATION_BASELINE,
     ANNOTATION_CLAIMED_BY,
     ANNOTATION_IDLE_SINCE,
     ANNOTATION_IDLE_TTL,
@@ -121,6 +122,7 @@ def idle_cluster(kube: Kube, namespace: str, release: str) -> None:
             "annotations": {
                 ANNOTATION_IDLE_SINCE: "2026-01-01T00:00:00Z",
                 ANNOTATION_IDLE_TTL: "1e9",
+                ANNOTATION_BASELINE: '{"keyspaces": [], "roles": []}',
             },
         },
         "spec": {
@@ -252,3 +254,16 @@ def test_idle_clusters_past_their_ttl_and_orphaned_reservations_are_retired(
     assert not objects.list_labelled(kube, "ConfigMap", namespace, LABEL_POOL)
     gone = objects.get_custom(kube, *objects.K8SSANDRA, namespace, "pool-race-abcdef0123-0")
     assert gone is None or ANNOTATION_RETIRING in gone["metadata"]["annotations"]
+
+
+def test_a_cluster_that_never_passed_its_probe_is_retired_not_kept(
+    control_plane: ControlPlane, namespace: str, seeded: Seeded
+) -> None:
+    kube, a = seeded.kube, seeded.a
+    pool = PoolClient(kube, Releases(control_plane.kubeconfig), namespace, "race")
+    assert pool.claim(SHAPE, "", Limits(4, 1), a, datetime.now(UTC)).kind == "mine"
+    unproven = {"metadata": {"annotations": {ANNOTATION_BASELINE: None}}}
+    name = "pool-race-abcdef0123-0"
+    assert objects.patch_custom(kube, *objects.K8SSANDRA, namespace, name, unproven) is not None
+    assert pool.release(a, datetime.now(UTC), 1e9) == name
+    assert not objects.list_labelled(kube, "ConfigMap", namespace, LABEL_POOL)

@@ -187,7 +187,11 @@ class PoolClient:
     # ------------------------------------------------------------------ giving back
 
     def release(self, me: Claimant, now: datetime, idle_ttl: float) -> str | None:
-        """Give back what ``me`` holds: idle and dirty from ``now``; the release's name."""
+        """Give back what ``me`` holds: idle and dirty from ``now``; the release's name.
+
+        A cluster that never passed its first probe (no baseline recorded) is not known to be
+        healthy, so it is retired instead of kept warm.
+        """
         for _ in range(ATTEMPTS):
             mine = [
                 m
@@ -199,6 +203,9 @@ class PoolClient:
             member = mine[0]
             if member.cluster is None:  # reserved, never installed: nothing warm to keep
                 self.retire(member)
+                return member.release
+            if member.baseline is None:
+                self.retire(member, force=True)
                 return member.release
             try:
                 self._patch(member, release_patch(member, now, idle_ttl))
