@@ -23,6 +23,8 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
+from cqlsuites.probe import HEARTBEAT_GAP, deaf
+
 from cqltest.engine import FaultObserved
 from cqltest.errors import CqltestError
 from cqltest.local import netfaults, state
@@ -36,7 +38,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("cqltest.local.faults")
 _POLL = 0.5
-_HEARTBEAT_GAP = 1.5
 """Seconds between two gossip reads: a live peer's heartbeat ticks about once a second."""
 
 
@@ -246,14 +247,13 @@ def _unrecovered(
         try:
             query = "SELECT address, generation, heartbeat FROM system_views.gossip_info"
             first = {r.address: (r.generation, r.heartbeat) for r in session.execute(query)}
-            time.sleep(_HEARTBEAT_GAP)
+            time.sleep(HEARTBEAT_GAP)
             second = {r.address: (r.generation, r.heartbeat) for r in session.execute(query)}
         except Exception as exc:
             return f"peer {observer.plan.name} cannot read gossip ({type(exc).__name__})"
         finally:
             driver.shutdown()
-        for address in sorted(wanted - {observer.plan.address}):
-            before, after = first.get(address), second.get(address)
-            if before is None or after is None or after <= before:
-                return f"{observer.plan.name} hears no heartbeat from {address}"
+        silent = deaf(observer.plan.address, sorted(wanted), first, second)
+        if silent is not None:
+            return f"{observer.plan.name} hears no heartbeat from {silent}"
     return ""
