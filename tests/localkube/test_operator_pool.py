@@ -31,32 +31,25 @@ from cqltest.model.claims import (
 )
 from operatorkit import (
     CQLTEST,
-    EXAMPLES,
     Operator,
     apply,
     example,
     get_testrun,
     items,
+    module_operator,
     new_namespace,
-    running_operator,
     wait_condition,
     wait_gone,
 )
 
 pytestmark = [pytest.mark.kube, pytest.mark.cassandra, pytest.mark.timeout(900)]
 
-REPO_CRD = EXAMPLES.parent / "crds" / "testruns.cqltest.dev.yaml"
 POLICY = {"maxPerShape": 1, "idleTtl": "10m", "claimTimeout": "5m"}
 
 
 @pytest.fixture(scope="module")
 def operator(localkube: Localkube, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Operator]:
-    localkube.kubectl("apply", "-f", str(REPO_CRD))
-    localkube.kubectl(
-        "wait", "--for=condition=Established", "crd/testruns.cqltest.dev", "--timeout=60s"
-    )
-    log = tmp_path_factory.mktemp("operator") / "operator.log"
-    with running_operator(localkube, "pool-*", log) as running:
+    with module_operator(localkube, "pool-*", tmp_path_factory) as running:
         yield running
 
 
