@@ -17,36 +17,11 @@ from cqltest.kube import faults as kube_faults
 from cqltest.model import TestRunSpec, parse_testrun
 from cqltest.render.environment import Connection
 from cqltest.render.pods import NO_SECRETS, Owner
+from fake_kube import FakeApi
 
 NOW = datetime(2026, 1, 2, 3, 4, 5, 600_000, tzinfo=UTC)
 OWNER = Owner("run", "ns", "uid-1")
 OLD = "2026-01-01T00:00:00Z"
-
-
-class FakeApi:
-    """Pods, Jobs and NetworkPolicies by kind and name; deletes and creates are recorded."""
-
-    def __init__(self, pods: dict[str, dict[str, Any]]) -> None:
-        self.store: dict[str, dict[str, dict[str, Any]]] = {"Pod": pods, "Job": {}}
-        self.store["NetworkPolicy"] = {}
-        self.deleted: list[tuple[str, str, int | None]] = []
-
-    def list_labelled(self, kube: Any, kind: str, namespace: str, selector: str) -> list[Any]:
-        wanted = dict(part.split("=", 1) for part in selector.split(",") if "=" in part)
-        keys = [part for part in selector.split(",") if "=" not in part]
-        return [
-            obj
-            for obj in self.store[kind].values()
-            if all(obj["metadata"].get("labels", {}).get(k) == v for k, v in wanted.items())
-            and all(k in obj["metadata"].get("labels", {}) for k in keys)
-        ]
-
-    def delete(self, kube: Any, kind: str, namespace: str, name: str, **options: Any) -> None:
-        self.deleted.append((kind, name, options.get("grace")))
-        self.store[kind].pop(name, None)
-
-    def create_or_get(self, kube: Any, manifest: dict[str, Any]) -> dict[str, Any]:
-        return self.store[manifest["kind"]].setdefault(manifest["metadata"]["name"], manifest)
 
 
 def node(name: str, created: str = OLD, *, run: str | None = "run") -> dict[str, Any]:
