@@ -7,12 +7,20 @@ controller-manager, so each test gets a fresh, uniquely named one instead).
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from cqltest.localkube.controlplane import ControlPlane
+from cqltest.localkube.k8ssandra import crd as k8ssandra_crd
+
+TESTRUN_CRD = (
+    Path(__file__).resolve().parents[2] / "charts/cqltest-operator/crds/testruns.cqltest.dev.yaml"
+)
 
 
 @pytest.fixture(scope="session")
@@ -39,3 +47,14 @@ def namespace(control_plane: ControlPlane, request: pytest.FixtureRequest) -> st
     name = f"{stem}-{uuid.uuid4().hex[:6]}"
     control_plane.kubectl("create", "namespace", name)
     return name
+
+
+@pytest.fixture(scope="module")
+def crds(control_plane: ControlPlane) -> None:
+    """The TestRun CRD (as the operator chart ships it) and localkube's K8ssandraCluster CRD."""
+    for manifest in (k8ssandra_crd.manifest(), yaml.safe_load(TESTRUN_CRD.read_text())):
+        control_plane.kubectl(
+            "apply", "--server-side", "--force-conflicts", "-f", "-", input=json.dumps(manifest)
+        )
+        name = manifest["metadata"]["name"]
+        control_plane.kubectl("wait", "--for=condition=Established", f"crd/{name}", "--timeout=30s")

@@ -13,9 +13,7 @@ from typing import Any
 
 import pyhelm3
 import pytest
-import yaml
 from cqltest.localkube.controlplane import ControlPlane
-from cqltest.localkube.k8ssandra import crd as k8ssandra_crd
 from cqltest.model import load_testrun
 from cqltest.render.cluster import cluster_values, release_name
 from cqltest.render.tls import secret_names, tls_secrets
@@ -26,18 +24,6 @@ pytestmark = [pytest.mark.kube, pytest.mark.timeout(180)]
 ROOT = Path(__file__).resolve().parents[2]
 CHARTS = ROOT / "charts"
 EXAMPLES = sorted((ROOT / "manifests" / "examples").glob("*.yaml"))
-TESTRUN_CRD = CHARTS / "cqltest-operator" / "crds" / "testruns.cqltest.dev.yaml"
-
-
-@pytest.fixture(scope="module")
-def crds(control_plane: ControlPlane) -> None:
-    """The TestRun CRD (as the operator chart ships it) and localkube's K8ssandraCluster CRD."""
-    for manifest in (k8ssandra_crd.manifest(), yaml.safe_load(TESTRUN_CRD.read_text())):
-        control_plane.kubectl(
-            "apply", "--server-side", "--force-conflicts", "-f", "-", input=json.dumps(manifest)
-        )
-        name = manifest["metadata"]["name"]
-        control_plane.kubectl("wait", "--for=condition=Established", f"crd/{name}", "--timeout=30s")
 
 
 @pytest.fixture

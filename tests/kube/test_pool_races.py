@@ -24,7 +24,6 @@ from cqltest.kube.errors import Conflict
 from cqltest.kube.helm import Releases
 from cqltest.kube.pool import PoolClient
 from cqltest.localkube.controlplane import ControlPlane
-from cqltest.localkube.k8ssandra import crd as k8ssandra_crd
 from cqltest.model.claims import (
     ANNOTATION_BASELINE,
     ANNOTATION_CLAIMED_BY,
@@ -43,19 +42,8 @@ from cqltest.model.claims import (
 pytestmark = [pytest.mark.kube, pytest.mark.timeout(180)]
 
 ROOT = Path(__file__).resolve().parents[2]
-TESTRUN_CRD = ROOT / "charts" / "cqltest-operator" / "crds" / "testruns.cqltest.dev.yaml"
 SHAPE = "abcdef0123"
 ROUNDS = 5
-
-
-@pytest.fixture(scope="module")
-def crds(control_plane: ControlPlane) -> None:
-    for manifest in (k8ssandra_crd.manifest(), yaml.safe_load(TESTRUN_CRD.read_text())):
-        control_plane.kubectl(
-            "apply", "--server-side", "--force-conflicts", "-f", "-", input=json.dumps(manifest)
-        )
-        name = manifest["metadata"]["name"]
-        control_plane.kubectl("wait", "--for=condition=Established", f"crd/{name}", "--timeout=30s")
 
 
 class RacingPool(PoolClient):
