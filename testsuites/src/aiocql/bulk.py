@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from cassandra.query import BatchStatement
 
 from .errors import ResultTooLarge
+from .statements import really_idempotent
 
 if TYPE_CHECKING:
     from .options import CallOptions
@@ -26,6 +27,8 @@ __all__ = ["collect_all", "run_concurrently"]
 
 async def collect_all(stream: AsyncRowStream, max_rows: int) -> list[Any]:
     """Every row of ``stream``, raising ``ResultTooLarge`` past ``max_rows``."""
+    if not isinstance(max_rows, int) or max_rows < 0:
+        raise ValueError(f"max_rows={max_rows!r}: must be an integer >= 0")
     rows: list[Any] = []
     async with stream:
         async for page in stream.pages():
@@ -58,7 +61,7 @@ async def run_concurrently(
                 return
             statement, params = items[index]
             if isinstance(statement, BatchStatement):
-                statement = session._really_idempotent(statement)
+                statement = really_idempotent(statement, session._prepared.by_id)
             try:
                 results[index] = await session._execute_page(
                     "execute", statement, params, options, None

@@ -37,7 +37,7 @@ from .options import CallOptions, call_options
 from .prepared import PreparedCache
 from .ratelimit import RateLimiter
 from .result import AsyncResult
-from .statements import batch_is_idempotent, keyspace_name, with_options
+from .statements import keyspace_name, really_idempotent, with_options
 from .stats import SessionStats, StatsRecorder
 from .stream import AsyncRowStream, OnPage, StreamCore, check_stream_limits
 
@@ -169,13 +169,6 @@ class AsyncSession:
             raise
         return AsyncResult(self, rows, req.rf, query, parameters, options)
 
-    def _really_idempotent(self, batch: Any) -> Any:
-        """``batch``, or a copy marked not idempotent when it is marked idempotent but holds
-        something that is not (see ``statements.batch_is_idempotent``)."""
-        if batch.is_idempotent is True and not batch_is_idempotent(batch, self._prepared.by_id):
-            batch, _ = with_options(batch, None, idempotent=False)
-        return batch
-
     # ---- public request API ------------------------------------------------------------------
 
     def execute(
@@ -208,7 +201,7 @@ class AsyncSession:
                 consistency_level=consistency_level,
             )
         if isinstance(query, BatchStatement):
-            query = self._really_idempotent(query)
+            query = really_idempotent(query, self._prepared.by_id)
         options = self._options(timeout, execution_profile, host, trace, custom_payload)
         # a plain method handing back the coroutine saves one coroutine frame per request
         return self._execute_page("execute", query, parameters, options, paging_state)
@@ -231,7 +224,7 @@ class AsyncSession:
         batch, _ = with_options(
             batch, None, idempotent=idempotent, consistency_level=consistency_level
         )
-        batch = self._really_idempotent(batch)
+        batch = really_idempotent(batch, self._prepared.by_id)
         options = self._options(timeout, execution_profile, None, trace, custom_payload)
         return await self._execute_page("batch", batch, None, options, None)
 
@@ -252,8 +245,6 @@ class AsyncSession:
 
         Each page is its own request bounded by ``page_timeout``; ``total_timeout`` bounds all.
         """
-        if not isinstance(max_rows, int) or max_rows < 0:
-            raise ValueError(f"max_rows={max_rows!r}: must be an integer >= 0")
         stream = self.stream(
             query,
             parameters,

@@ -51,6 +51,15 @@ def batch_is_idempotent(batch: BatchStatement, prepared: Mapping[bytes, Any]) ->
     return True
 
 
+def really_idempotent(batch: BatchStatement, prepared: Mapping[bytes, Any]) -> BatchStatement:
+    """``batch``, or a copy marked not idempotent when it is marked idempotent but holds
+    something that is not (see :func:`batch_is_idempotent`), so the driver never retries it."""
+    if batch.is_idempotent is True and not batch_is_idempotent(batch, prepared):
+        copied: BatchStatement = with_options(batch, None, idempotent=False)[0]
+        return copied
+    return batch
+
+
 def with_options(
     query: Any,
     parameters: Any,
