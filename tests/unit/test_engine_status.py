@@ -52,7 +52,7 @@ def test_provisioning() -> None:
 def test_a_run_waiting_for_pool_capacity_says_so() -> None:
     waiting = "waiting for pool p capacity: 1/1 clusters of this shape claimed by ns/other"
     seen = observed(cluster="Provisioning")
-    seen = replace(seen, cluster=replace(seen.cluster, message=waiting))
+    seen = replace(seen, cluster=replace(seen.cluster, message=waiting, waiting=waiting))
     assert aggregate_status(make_spec(DIAMOND), seen, T0).message == waiting
 
 

@@ -39,6 +39,8 @@ class ClusterObserved:
     name: str | None = None
     datacenters: Mapping[str, str] = field(default_factory=dict)
     """Per-datacenter state for the status document, e.g. ``{"dc1": "Ready"}``."""
+    waiting: str | None = None
+    """Why provisioning cannot start yet (a full pool): the run's message says it."""
 
 
 @dataclass(frozen=True)

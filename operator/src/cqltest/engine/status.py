@@ -34,8 +34,6 @@ MAX_CONDITION_MESSAGE = 32768  # metav1.Condition's limit
 MAX_FAILURES = 20
 MAX_FAILURE_MESSAGE = 2000
 MAX_HISTORY_REASON = 1000
-POOL_WAIT = "waiting for pool "
-"""How a cluster message waiting for pool capacity starts: the run's message then says why."""
 """Per attempt: 64 suites of 11 attempts must still fit far below etcd's 1.5 MB object limit."""
 _COUNT_FIELD = {
     "Pending": "pending",
@@ -190,8 +188,7 @@ def _message(phase: RunPhase, observed: Observed, evaluation: Evaluation) -> str
     if phase == "Provisioning":
         if observed.cluster.state != "Provisioning":
             return ""
-        waiting = observed.cluster.message or ""
-        return waiting if waiting.startswith(POOL_WAIT) else "provisioning the cluster"
+        return observed.cluster.waiting or "provisioning the cluster"
     views = list(evaluation.suites.values())
     open_waves = [v.wave for v in views if not v.final]
     current = min(open_waves, default=len(evaluation.waves))

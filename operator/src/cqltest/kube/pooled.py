@@ -20,7 +20,6 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from cqltest.engine.status import POOL_WAIT
 from cqltest.kube import objects
 from cqltest.kube.client import Kube
 from cqltest.kube.helm import Releases, chart_path
@@ -119,7 +118,7 @@ class PooledRun:
             decision = self.client.claim(self.shape, self.shape_text, self.limits, self.me, now)
             if decision.kind == "wait":
                 waited = (now - (started_at or now)).total_seconds()
-                message = f"{POOL_WAIT}{self.pool} capacity: {decision.message}"
+                message = f"waiting for pool {self.pool} capacity: {decision.message}"
                 if waited >= self.claim_timeout:
                     raise TimeoutError(
                         f"spec.cluster.poolPolicy.claimTimeout: no cluster of pool {self.pool} "

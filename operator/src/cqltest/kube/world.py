@@ -240,7 +240,7 @@ class RunWorld:
             self._cluster = replace(cluster, state="Failed", message=str(exc))
             return False
         if waiting is not None:
-            self._cluster = replace(cluster, message=waiting)
+            self._cluster = replace(cluster, message=waiting, waiting=waiting)
             return False
         self._pooled_names()
         return True
