@@ -1,4 +1,5 @@
-"""What several built-in suites do to their schema the same way, written once.
+"""What several built-in suites do the same way (schema helpers, which failures a workload
+counts), written once.
 
 Suites create their tables once per run (a schema change waits for agreement, so each suite
 issues as few as it can), and some need a keyspace beside the suite's own with a replication the
@@ -12,12 +13,32 @@ from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 
 from aiocql import AsyncSession
+from cassandra import DriverException, RequestExecutionException
+from cassandra.cluster import NoHostAvailable
+from cassandra.connection import ConnectionException
+from cassandra.protocol import RequestExecutionException as ServerRefusal
 
 from cqlsuites.connect import keyspace_cql
 
 DDL_TIMEOUT = 60.0
 """Seconds a schema change may take: it waits for every node to agree on the new schema, which
 is slow on a loaded machine (the driver's 10 s request default is not enough there)."""
+
+REQUEST_FAILURES = (
+    DriverException,
+    RequestExecutionException,
+    # The server's "not now" answers (Overloaded, IsBootstrapping, Unavailable, ...) reach the
+    # caller as the protocol module's own RequestExecutionException, which is not the package's:
+    # a node busy restarting answers Overloaded, and a workload must count that, not die of it.
+    ServerRefusal,
+    NoHostAvailable,
+    # A request in flight on a node's connection when the node dies fails with the connection's
+    # own error (ConnectionShutdown): the driver does not retry a write it cannot prove idempotent.
+    ConnectionException,
+    TimeoutError,
+)
+"""What a workload counts as a failed request (thresholds judge them); anything else is a bug
+in the suite and is raised."""
 
 
 async def create_tables(cql: AsyncSession, *tables: str) -> None:

@@ -9,7 +9,7 @@ import pytest
 from aiocql import AsyncCluster, AsyncSession
 from cassandra.query import SimpleStatement
 
-DDL_TIMEOUT = 60.0
+from cqlsuites.kit import DDL_TIMEOUT
 
 
 @pytest.fixture(scope="session")

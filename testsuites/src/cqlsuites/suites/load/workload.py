@@ -18,18 +18,15 @@ from typing import Any
 
 from aiocql import AsyncSession
 from aiocql.ratelimit import RateLimiter
-from cassandra import ConsistencyLevel, DriverException, RequestExecutionException
-from cassandra.cluster import NoHostAvailable
+from cassandra import ConsistencyLevel
 from cassandra.query import PreparedStatement
 
-DDL_TIMEOUT = 60.0
+from cqlsuites.kit import DDL_TIMEOUT, REQUEST_FAILURES
+
 REQUEST_TIMEOUT = 10.0
 WIDE_ROWS = 100  # clustering rows a wide-row partition grows to
 SERIES_READ = 10  # newest rows a time-series read fetches
 SERIES_TTL = 3600
-# The driver's own failures: a load run counts these (thresholds judge them); anything else is
-# a bug in the suite and is raised.
-DRIVER_ERRORS = (DriverException, RequestExecutionException, NoHostAvailable, TimeoutError)
 
 
 def value_for(row_size: int, *key: int) -> bytes:
@@ -215,7 +212,7 @@ async def run(cql: AsyncSession, workload: Workload) -> LoadReport:
                     written = profile.write_args(rng, partitions, rows_size)
                     await cql.execute(write, written, timeout=REQUEST_TIMEOUT)
                     report.writes += 1
-            except DRIVER_ERRORS as exc:
+            except REQUEST_FAILURES as exc:
                 report.errors[type(exc).__name__] += 1
             report.per_second[int(time.monotonic() - start)] += 1
 

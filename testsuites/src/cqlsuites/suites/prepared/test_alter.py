@@ -6,7 +6,7 @@ import pytest
 from aiocql import AsyncSession
 from cassandra import InvalidRequest
 
-DDL_TIMEOUT = 60.0
+from cqlsuites.kit import DDL_TIMEOUT
 
 
 async def _table(cql: AsyncSession, name: str) -> None:

@@ -19,21 +19,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aiocql import AsyncSession
-from cassandra import ConsistencyLevel, DriverException, RequestExecutionException
-from cassandra.cluster import NoHostAvailable
-from cassandra.connection import ConnectionException
+from cassandra import ConsistencyLevel
 
-DDL_TIMEOUT = 60.0
+from cqlsuites.kit import DDL_TIMEOUT, REQUEST_FAILURES
+
 REQUEST_TIMEOUT = 5.0
-# A request in flight on a node's connection when the node dies fails with the connection's own
-# error (ConnectionShutdown): the driver does not retry a write it cannot prove idempotent.
-DRIVER_ERRORS = (
-    DriverException,
-    RequestExecutionException,
-    NoHostAvailable,
-    ConnectionException,
-    TimeoutError,
-)
 RECOVERED_SHARE = 0.9
 """Throughput counts as recovered at this share of its median before the first failure."""
 PROBE_INTERVAL = 0.2
@@ -183,7 +173,7 @@ async def run(cql: AsyncSession, workload: Workload) -> Report:
                         continue
                     await cql.execute(write, (key, value_for(key)), timeout=REQUEST_TIMEOUT)
                     acked.append(key)
-            except DRIVER_ERRORS as exc:
+            except REQUEST_FAILURES as exc:
                 if reading:
                     report.reads_failed += 1
                 else:
@@ -199,7 +189,7 @@ async def run(cql: AsyncSession, workload: Workload) -> Report:
             try:
                 await cql.execute(probe, (value_for(key), key), timeout=REQUEST_TIMEOUT)
                 report.probe_ok += 1
-            except DRIVER_ERRORS as exc:
+            except REQUEST_FAILURES as exc:
                 report.probe_errors[type(exc).__name__] += 1
             key -= 1
             await asyncio.sleep(PROBE_INTERVAL)

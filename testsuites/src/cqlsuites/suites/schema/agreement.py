@@ -7,7 +7,8 @@ from typing import Any
 
 from aiocql import AsyncResult, AsyncSession
 
-DDL_TIMEOUT = 60.0
+from cqlsuites.kit import DDL_TIMEOUT
+
 AGREEMENT_WAIT = 30.0
 AGREEMENT_POLL = 0.5
 

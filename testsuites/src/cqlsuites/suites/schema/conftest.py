@@ -10,8 +10,6 @@ from aiocql import AsyncSession
 
 from .traffic import Traffic
 
-DDL_TIMEOUT = 60.0
-
 
 @pytest.fixture
 def traffic(cql: AsyncSession, suite_params: Mapping[str, Any]) -> Traffic:
