@@ -94,8 +94,6 @@ class AsyncSession:
         self._close_future: ConcurrentFuture[None] | None = None
         self._on_close: list[Callable[[AsyncSession], None]] = []
 
-    # ---- properties ------------------------------------------------------------------------
-
     @property
     def driver_session(self) -> Any:
         """The wrapped ``cassandra.cluster.Session`` (for what aiocql does not wrap)."""
@@ -137,6 +135,10 @@ class AsyncSession:
     def _closed_error(self) -> SessionClosedError:
         return SessionClosedError("the aiocql session is closed")
 
+    def _check_open(self) -> None:
+        if self._closed:
+            raise self._closed_error()
+
     async def _execute_page(
         self,
         kind: RequestKind,
@@ -148,8 +150,7 @@ class AsyncSession:
         bridge = self._bridge
         if bridge is None or bridge.loop is not asyncio.get_running_loop():
             bridge = self._bridge = self._bridges.bind(asyncio.get_running_loop())
-        if self._closed:
-            raise self._closed_error()
+        self._check_open()
         if self._limiter is not None:
             await self._limiter.acquire()
             if self._closed:  # closed while this request waited for its turn
@@ -277,8 +278,7 @@ class AsyncSession:
         """Stream rows page by page: ``async with session.stream(q) as rows: async for r in
         rows``. At most ``prefetch`` pages are fetched ahead of the consumer; every page is a
         fresh request bounded by ``page_timeout``; ``total_timeout`` bounds the whole stream."""
-        if self._closed:
-            raise self._closed_error()
+        self._check_open()
         check_stream_limits(prefetch, total_timeout, max_pages)
         statement, parameters = with_options(
             query,
@@ -325,8 +325,7 @@ class AsyncSession:
     ) -> Any:
         """Prepare ``query`` once per (keyspace, text): cached, and concurrent callers share
         one in-flight preparation. Bounded by ``timeout``."""
-        if self._closed:
-            raise self._closed_error()
+        self._check_open()
         limit = self._default_options.timeout if timeout is None else timeout
         return await self._prepared.prepare(query, keyspace, limit + self._grace)
 
@@ -338,8 +337,7 @@ class AsyncSession:
 
     async def set_keyspace(self, name: str, *, timeout: float | None = None) -> None:
         """Switch the session's keyspace (``USE``), validating the identifier first."""
-        if self._closed:
-            raise self._closed_error()
+        self._check_open()
         keyspace = keyspace_name(name)
         limit = self._default_options.timeout if timeout is None else timeout
         cf = self._executor.submit(self._session.set_keyspace, keyspace)
@@ -370,8 +368,7 @@ class AsyncSession:
     # ---- lifecycle -------------------------------------------------------------------------
 
     def _register_stream(self, core: StreamCore) -> None:
-        if self._closed:
-            raise self._closed_error()
+        self._check_open()
         self._streams.add(core)
 
     def _forget_stream(self, core: StreamCore) -> None:
