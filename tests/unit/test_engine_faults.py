@@ -185,3 +185,13 @@ def test_faults_wait_pending_while_the_cluster_provisions() -> None:
     assert decide(run, provisioning, T0) == []
     [fault] = aggregate_status(run, provisioning, T0).faults
     assert (fault.phase, fault.reason) == ("Pending", "waiting for the cluster")
+
+
+def test_a_fault_that_can_no_longer_happen_says_why_after_the_teardown() -> None:
+    run = spec(KILL)
+    quick = {"load": [done(res=result("load"))], "after": [done(res=result("after"))]}
+    for cluster in ("Failed", "Absent"):
+        gone = seen(attempts=quick, cluster=cluster)
+        [fault] = aggregate_status(run, gone, T0 + 2 * 60 * S).faults
+        assert fault.reason is not None
+        assert fault.reason.startswith(("never injected", "not injected")), fault.reason

@@ -106,11 +106,22 @@ def fault_views(
     stop: Stop | None,
     cluster_ready: bool = True,
 ) -> dict[str, FaultView]:
-    """Every fault's view, in manifest order; nothing is due before the cluster is ready."""
-    if not cluster_ready:
-        waiting = "waiting for the cluster"
-        return {f.name: FaultView(f, "Pending", FaultObserved(), waiting) for f in spec.faults}
-    return {f.name: _view(f, observed, now, suites, stop) for f in spec.faults}
+    """Every fault's view, in manifest order; nothing is injected before the cluster is ready.
+
+    A cluster that is not ready holds back only what is still to come: a fault already
+    injected keeps its phase and its heal, and one that can no longer happen (the run is
+    stopping, its suite is over) says why.
+    """
+    views = {f.name: _view(f, observed, now, suites, stop) for f in spec.faults}
+    if cluster_ready or stop is not None:
+        return views
+    waiting = "waiting for the cluster"
+    return {
+        name: FaultView(v.spec, "Pending", v.observed, waiting)
+        if v.phase == "Pending" and v.observed.injected_at is None
+        else v
+        for name, v in views.items()
+    }
 
 
 def _view(
