@@ -160,6 +160,28 @@ def test_an_invalid_manifest_exits_2_and_creates_nothing(
     assert _testruns(custom, namespace) == []
 
 
+def test_what_only_local_mode_can_do_exits_2_and_creates_nothing(
+    cli: Callable[..., Result], custom: client.CustomObjectsApi, namespace: str, tmp_path: Path
+) -> None:
+    def local_only(doc: dict[str, Any]) -> None:
+        doc["spec"]["cluster"]["datacenters"][0]["size"] = 2
+        doc["spec"]["suites"].append({"name": "mine", "path": "./my_suite"})
+        doc["spec"]["faults"] = [
+            {
+                "name": "freeze",
+                "action": "NodePause",
+                "when": {"duringSuite": "smoke", "afterSeconds": 1},
+            }
+        ]
+
+    (tmp_path / "my_suite").mkdir()
+    result = cli("submit", str(_manifest(tmp_path, local_only)))
+    assert result.exit_code == 2, result.output
+    assert "spec.suites[1].path: a path suite runs only in local mode" in result.stderr
+    assert "spec.faults[0].action: NodePause has no Kubernetes equivalent" in result.stderr
+    assert _testruns(custom, namespace) == []
+
+
 def test_a_manifest_the_crd_refuses_exits_2_with_the_apiservers_message(
     cli: Callable[..., Result], custom: client.CustomObjectsApi, namespace: str, tmp_path: Path
 ) -> None:

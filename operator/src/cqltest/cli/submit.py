@@ -1,8 +1,9 @@
 """``cqltest submit``, ``status`` and ``logs``: TestRuns on Kubernetes, from the command line.
 
-``submit`` checks the manifest as ``cqltest validate`` does (bad input: exit 2, nothing
-applied), server-side applies it, and with ``--wait`` follows the run through a watch with the
-progress display and final report of ``cqltest run``; the exit code is the verdict as there
+``submit`` checks the manifest as ``cqltest validate`` does, and for what only local mode can
+do (a path suite, NodePause) as the operator does (bad input: exit 2, nothing applied). It
+server-side applies it, and with ``--wait`` follows the run through a watch with the progress
+display and final report of ``cqltest run``; the exit code is the verdict as there
 (0 Succeeded, 1 Failed or Error, 2 Invalid). The run belongs to the operator: a ``--timeout``
 or Ctrl-C stops the waiting, never the run. ``status`` prints a run's report; ``logs`` prints
 the log of one attempt's test pod.
@@ -31,8 +32,9 @@ from cqltest.engine.names import (
     label_value,
     report_name,
 )
-from cqltest.errors import CqltestError, InputError
+from cqltest.errors import CqltestError, InputError, ManifestError
 from cqltest.model import TERMINAL_RUN_PHASES, TestRunStatus, load_testrun, parse_duration
+from cqltest.model.validation import operator_problems
 from cqltest.render.junit import render_junit
 from cqltest.render.report import JUNIT_KEY, TRUNCATED_KEY, report_key, report_results
 
@@ -194,6 +196,9 @@ def submit(
         raise InputError("--timeout and --junit only apply with --wait")
     limit = _timeout(timeout)
     testrun = load_testrun(file)
+    problems = operator_problems(testrun.spec)
+    if problems:
+        raise ManifestError(problems)
     manifest = yaml.safe_load(file.read_text(encoding="utf-8"))
     manifest.pop("status", None)
     namespace = resolve_namespace(

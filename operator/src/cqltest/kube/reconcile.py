@@ -21,7 +21,7 @@ from pydantic import ValidationError
 from cqltest.engine import invalid_status
 from cqltest.engine.names import LABEL_TESTRUN, label_value, report_name
 from cqltest.engine.step import step
-from cqltest.errors import ManifestError, Problem
+from cqltest.errors import ManifestError
 from cqltest.kube import objects
 from cqltest.kube.client import Kube
 from cqltest.kube.errors import KubeError
@@ -31,6 +31,7 @@ from cqltest.kube.pooled import release_claim
 from cqltest.kube.world import RunWorld, Settings
 from cqltest.model import TERMINAL_RUN_PHASES, TestRunSpec, TestRunStatus
 from cqltest.model.loading import parse_testrun
+from cqltest.model.validation import operator_problems
 from cqltest.render.cluster import release_name
 from cqltest.render.report import render_report, report_key
 
@@ -71,26 +72,7 @@ def _spec(obj: Mapping[str, Any]) -> TestRunSpec:
         "spec": obj.get("spec"),
     }
     run = parse_testrun(document)
-    problems = [
-        Problem(
-            f"spec.suites[{index}].path",
-            suite.path,
-            "a path suite runs only in local mode (cqltest run); on Kubernetes give a "
-            "built-in suite, or an image and command",
-        )
-        for index, suite in enumerate(run.spec.suites)
-        if suite.path is not None
-    ]
-    problems += [
-        Problem(
-            f"spec.faults[{index}].action",
-            fault.action,
-            "NodePause has no Kubernetes equivalent (a Pod cannot be frozen and thawed); in "
-            "operator mode use NodeStop or NodeKill, or run NodePause with cqltest run",
-        )
-        for index, fault in enumerate(run.spec.faults)
-        if fault.action == "NodePause"
-    ]
+    problems = operator_problems(run.spec)
     if problems:
         raise ManifestError(problems)
     return run.spec

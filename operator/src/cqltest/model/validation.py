@@ -22,6 +22,7 @@ from cqltest.errors import ManifestError, Problem
 from cqltest.model.catalogue import Catalogue, catalogue_problems, with_catalogue_defaults
 from cqltest.model.fault_checks import fault_problems
 from cqltest.model.pool import pool_problems
+from cqltest.model.spec import TestRunSpec
 from cqltest.model.testrun import TestRun
 from cqltest.model.types import parse_duration
 
@@ -313,3 +314,29 @@ def validate_testrun(
     if problems or run is None:
         raise ManifestError(problems)
     return run if catalogue is None else with_catalogue_defaults(run, catalogue)
+
+
+def operator_problems(spec: TestRunSpec) -> list[Problem]:
+    """What a valid TestRun asks for that only local mode can do: the operator ends such a run
+    ``Invalid`` and ``cqltest submit`` refuses it before anything is applied."""
+    problems = [
+        Problem(
+            f"spec.suites[{index}].path",
+            suite.path,
+            "a path suite runs only in local mode (cqltest run); on Kubernetes give a "
+            "built-in suite, or an image and command",
+        )
+        for index, suite in enumerate(spec.suites)
+        if suite.path is not None
+    ]
+    problems += [
+        Problem(
+            f"spec.faults[{index}].action",
+            fault.action,
+            "NodePause has no Kubernetes equivalent (a Pod cannot be frozen and thawed); in "
+            "operator mode use NodeStop or NodeKill, or run NodePause with cqltest run",
+        )
+        for index, fault in enumerate(spec.faults)
+        if fault.action == "NodePause"
+    ]
+    return problems
