@@ -17,6 +17,8 @@ from cqltest.engine import (
     aggregate_status,
     decide,
 )
+from cqltest.engine.evaluate import evaluate
+from cqltest.engine.faults import hold
 from cqltest.engine.world import observed_from_world
 from cqltest.model import TestRunSpec
 from engine_sim import T0, done, make_spec, observed, result, running
@@ -195,3 +197,13 @@ def test_a_fault_that_can_no_longer_happen_says_why_after_the_teardown() -> None
         [fault] = aggregate_status(run, gone, T0 + 2 * 60 * S).faults
         assert fault.reason is not None
         assert fault.reason.startswith(("never injected", "not injected")), fault.reason
+
+
+def test_a_fault_says_when_the_clock_makes_it_due() -> None:
+    run = spec(KILL)
+    attempts = {"load": [running(at=T0)]}
+    assert evaluate(run, seen(attempts=attempts), T0 + 3 * S).due == T0 + 30 * S
+    injected = {"kill": FaultObserved(("127.0.1.1",), injected_at=T0 + 31 * S)}
+    after = evaluate(run, seen(attempts=attempts, faults=injected), T0 + 32 * S)
+    assert after.due == T0 + 31 * S + hold(run.faults[0])
+    assert evaluate(run, seen(), T0).due is None  # nothing running: only events move it

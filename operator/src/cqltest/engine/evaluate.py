@@ -108,6 +108,18 @@ class Evaluation:
     faults: dict[str, FaultView] = field(default_factory=dict)
 
     @property
+    def due(self) -> datetime | None:
+        """The next moment the clock alone changes what is due (a fault's injection or heal, a
+        running suite's timeout), so a backend that sleeps between turns wakes in time."""
+        moments = [f.due for f in self.faults.values() if f.due is not None]
+        moments += [
+            v.running.started_at + v.spec.timeout
+            for v in self.suites.values()
+            if v.running is not None and v.running.started_at is not None
+        ]
+        return min(moments, default=None)
+
+    @property
     def injects(self) -> list[InjectFault]:
         return [InjectFault(f.name) for f in self.faults.values() if f.inject]
 

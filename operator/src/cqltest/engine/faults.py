@@ -41,6 +41,9 @@ class FaultView:
     reason: str | None = None
     inject: bool = False
     heal: bool = False
+    due: datetime | None = None
+    """When the clock alone makes its next step (injection or heal) due: a backend that sleeps
+    between turns must wake by then."""
 
     @property
     def name(self) -> str:
@@ -145,7 +148,8 @@ def _view(
             return FaultView(fault, "Injected", seen, "restarting node after node")
         due = seen.injected_at + hold(fault)
         heal = stop is not None or now >= due
-        return FaultView(fault, "Injected", seen, f"heals after {fmt(hold(fault))}", heal=heal)
+        reason = f"heals after {fmt(hold(fault))}"
+        return FaultView(fault, "Injected", seen, reason, heal=heal, due=due)
     if stop is not None:
         return FaultView(fault, "Pending", seen, f"not injected: {stop.message}")
     return _trigger(base, suites, now)
@@ -170,8 +174,10 @@ def _trigger(base: FaultView, suites: Mapping[str, SuiteView], now: datetime) ->
     suite = suites[when.during_suite]
     after = timedelta(seconds=when.after_seconds)
     running = suite.running
+    due = None
     if running is not None and running.started_at is not None:
-        if now - running.started_at >= after:
+        due = running.started_at + after
+        if now >= due:
             return FaultView(base.spec, "Pending", base.observed, inject=True)
     elif suite.final:
         return FaultView(
@@ -186,6 +192,7 @@ def _trigger(base: FaultView, suites: Mapping[str, SuiteView], now: datetime) ->
         "Pending",
         base.observed,
         f"{when.after_seconds:g}s into suite {suite.name}",
+        due=due,
     )
 
 

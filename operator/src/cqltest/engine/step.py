@@ -20,6 +20,7 @@ from typing import Protocol
 from cqltest.engine.actions import Action, Backend, Finish, ProvisionCluster, StartSuite
 from cqltest.engine.actions import apply_actions as apply
 from cqltest.engine.decide import decide
+from cqltest.engine.evaluate import evaluate
 from cqltest.engine.observed import Observed
 from cqltest.engine.status import aggregate_status
 from cqltest.model import TestRunSpec, TestRunStatus
@@ -47,6 +48,8 @@ class Step:
     """The Finish that ends the run, when this turn decided it."""
     status: TestRunStatus | None
     """The status after the actions (None when the turn was asked not to aggregate one)."""
+    due: datetime | None = None
+    """When the clock alone next makes something due (see ``Evaluation.due``)."""
 
     @property
     def busy(self) -> bool:
@@ -74,4 +77,5 @@ def step(
     status = None
     if publish:
         status = aggregate_status(spec, after, at, generation=generation, previous=previous)
-    return Step(observed, now, tuple(actions), finish, status)
+    due = evaluate(spec, after, at).due if finish is None else None
+    return Step(observed, now, tuple(actions), finish, status, due)

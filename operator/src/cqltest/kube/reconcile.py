@@ -60,6 +60,9 @@ class Outcome:
     finished: bool
     """The run is over and cleaned up: nothing more will happen without a new event."""
     delay: float = IDLE_DELAY
+    due_in: float | None = None
+    """Seconds until the clock alone makes something due (a fault's injection or heal, a
+    suite's timeout): the caller may back off an idle run's delay, but never past this."""
 
 
 def _spec(obj: Mapping[str, Any]) -> TestRunSpec:
@@ -202,7 +205,8 @@ def reconcile(
         delay = min(delay, FAULT_DELAY)
     if turn.status.phase in ("Pending", "Provisioning"):
         delay = PROVISIONING_DELAY
-    return Outcome(turn.status, finished=False, delay=delay)
+    due_in = (turn.due - clock()).total_seconds() if turn.due is not None else None
+    return Outcome(turn.status, finished=False, delay=delay, due_in=due_in)
 
 
 def cleanup(kube: Kube, releases: Releases, obj: Mapping[str, Any], spec: TestRunSpec) -> None:

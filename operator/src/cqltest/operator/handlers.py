@@ -12,12 +12,13 @@ import kopf
 
 from cqltest.errors import CqltestError
 from cqltest.kube.objects import GROUP, K8SSANDRA, PLURAL, VERSION
-from cqltest.kube.reconcile import IDLE_DELAY
+from cqltest.kube.reconcile import IDLE_DELAY, Outcome
 from cqltest.model.claims import LABEL_POOL
 from cqltest.operator import runtime
 
 log = logging.getLogger("cqltest.operator")
 MAX_IDLE_DELAY = 30.0
+MIN_DUE_DELAY = 0.1
 RECONCILE_THREADS = 16
 """Reconciles block on the apiserver, not the CPU: more threads than cores keep runs moving."""
 POOL_SWEEP = 30.0
@@ -77,6 +78,15 @@ def active_runs(**_: Any) -> int:
     return len(runtime.current()._wakers)
 
 
+def backoff(outcome: Outcome, idle: int) -> float:
+    """The sleep after a reconcile: doubled per unchanged turn, but never past the moment the
+    clock makes something due (a fault due 5 s into a suite must not wait out a 20 s backoff)."""
+    delay: float = min(outcome.delay * 2.0**idle, MAX_IDLE_DELAY)
+    if outcome.due_in is not None:
+        delay = min(delay, max(outcome.due_in, MIN_DUE_DELAY))
+    return delay
+
+
 @kopf.daemon(GROUP, VERSION, PLURAL, cancellation_timeout=10)
 async def drive(name: str, namespace: str | None, stopped: kopf.DaemonStopped, **_: Any) -> None:
     """One loop per TestRun: reconcile, then sleep until woken or the asked-for delay passes.
@@ -112,7 +122,7 @@ async def drive(name: str, namespace: str | None, stopped: kopf.DaemonStopped, *
                 current = outcome.status.model_dump() if outcome.status else None
                 idle = idle + 1 if current == last else 0
                 last = current
-                delay = min(outcome.delay * 2**idle, MAX_IDLE_DELAY)
+                delay = backoff(outcome, idle)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(wake.wait(), timeout=delay)
     finally:
