@@ -40,7 +40,9 @@ class ThresholdResult(CamelModel):
 
     metric: str
     limit: float
-    value: float | None = Field(description="The measured value; absent when none was recorded.")
+    value: float | None = Field(
+        default=None, description="The measured value; absent when none was recorded."
+    )
     ok: bool
 
 
