@@ -10,6 +10,7 @@ worker thread.
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -36,6 +37,7 @@ from cqltest.render.cluster import release_name
 from cqltest.render.report import render_report, report_key
 
 Clock = Callable[[], datetime]
+log = logging.getLogger(__name__)
 BUSY_DELAY = 0.5
 IDLE_DELAY = 5.0
 FAULT_DELAY = 1.0
@@ -87,7 +89,13 @@ def _previous(obj: Mapping[str, Any]) -> TestRunStatus | None:
         return None
     try:
         return TestRunStatus.model_validate({k: v for k, v in status.items() if k != "kopf"})
-    except ValidationError:
+    except ValidationError as exc:
+        # the run goes on from what the world shows (its Jobs, its release), but what only the
+        # status remembered (cluster readiness, fault timelines) is lost: say so loudly
+        meta = obj["metadata"]
+        log.warning(
+            "%s/%s: status unreadable, rebuilt: %s", meta.get("namespace"), meta["name"], exc
+        )
         return None
 
 
