@@ -150,7 +150,8 @@ class AsyncSession:
         bridge = self._bridge
         if bridge is None or bridge.loop is not asyncio.get_running_loop():
             bridge = self._bridge = self._bridges.bind(asyncio.get_running_loop())
-        self._check_open()
+        if self._closed:  # inlined, not _check_open: this runs for every request and page
+            raise self._closed_error()
         if self._limiter is not None:
             await self._limiter.acquire()
             if self._closed:  # closed while this request waited for its turn

@@ -53,9 +53,12 @@ def aggregate_status(
     *,
     generation: int | None = None,
     previous: TestRunStatus | None = None,
+    evaluation: Evaluation | None = None,
 ) -> TestRunStatus:
-    """The status of the run as of ``now``."""
-    evaluation = evaluate(spec, observed, now)
+    """The status of the run as of ``now`` (``evaluation``: the caller's reading of this very
+    observation, when it has one already)."""
+    if evaluation is None:
+        evaluation = evaluate(spec, observed, now)
     phase = _phase(observed, evaluation)
     suites = [_suite_status(v, now) for v in evaluation.suites.values()]
     finished_at = None

@@ -49,7 +49,7 @@ class Step:
     status: TestRunStatus | None
     """The status after the actions (None when the turn was asked not to aggregate one)."""
     due: datetime | None = None
-    """When the clock alone next makes something due (see ``Evaluation.due``)."""
+    """When the clock alone next makes something due (see ``Evaluation.due``; with the status)."""
 
     @property
     def busy(self) -> bool:
@@ -74,8 +74,11 @@ def step(
         on_decide(observed, now, actions)
     finish = apply(actions, world)
     after, at = (world.observe(), clock()) if actions else (observed, now)
-    status = None
+    status = due = None
     if publish:
-        status = aggregate_status(spec, after, at, generation=generation, previous=previous)
-    due = evaluate(spec, after, at).due if finish is None else None
+        evaluation = evaluate(spec, after, at)
+        status = aggregate_status(
+            spec, after, at, generation=generation, previous=previous, evaluation=evaluation
+        )
+        due = evaluation.due if finish is None else None
     return Step(observed, now, tuple(actions), finish, status, due)
