@@ -21,7 +21,7 @@ from aiocql import (
 )
 from cassandra import OperationTimedOut
 from cassandra.cluster import NoHostAvailable
-from fakes import FakeDriverSession, FakeResponseFuture, cancel_and_check_released
+from fakes import FakeDriverSession, FakeReactor, FakeResponseFuture, cancel_and_check_released
 from test_bridge_races import wait_for_requests
 
 Make = Callable[..., tuple[AsyncSession, FakeDriverSession]]
@@ -206,6 +206,48 @@ async def test_abandoned_stream_fetches_at_most_prefetch_more_pages(
     with pytest.raises(StreamClosedError):
         await rows.__anext__()
     await rows.aclose()  # idempotent
+
+
+@pytest.mark.parametrize("prefetch", [0, 1])
+async def test_the_next_page_is_requested_before_the_consumer_takes_this_one(
+    make_session: Make, prefetch: int
+) -> None:
+    """A consumer iterating rows yields to the loop only when it needs a page: the next page's
+    request must already be out when it gets this one, or no fetch ever overlaps its work."""
+    session, _ = make_session(table(100))
+    async with session.stream("SELECT x", page_size=10, prefetch=prefetch) as rows:
+        pages = rows.pages()
+        assert await pages.__anext__() == list(range(10))
+        # no await since the page was handed over: only what the producer did before it
+        assert rows.page_requests == 1 + prefetch
+        assert await pages.__anext__() == list(range(10, 20))
+        assert rows.page_requests == 2 + prefetch
+    assert rows.rows_fetched <= 20 + 10 * prefetch
+
+
+async def test_the_next_page_is_on_its_way_to_the_driver_before_the_consumer_runs(
+    make_session: Make, reactor: FakeReactor | None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Queued for the IO thread is not enough: the sender's kick must come before the consumer
+    resumes, or the request waits until the consumer next yields (after its page)."""
+    kicks: list[str] = []
+    if reactor is not None:
+        create_timer = reactor.create_timer
+
+        def recording(timeout: float, callback: Callable[[], None]) -> None:
+            if threading.current_thread() is threading.main_thread():
+                kicks.append(getattr(callback, "__name__", ""))
+            create_timer(timeout, callback)
+
+        monkeypatch.setattr(reactor, "create_timer", recording)
+    session, driver = make_session(table(100, stall_from_page=3))
+    async with session.stream("SELECT x", page_size=10) as rows:
+        pages = rows.pages()
+        assert await pages.__anext__() == list(range(10))
+        if reactor is None:
+            assert len(driver.futures) == 2  # sent inline, on the loop thread
+        else:
+            assert kicks.count("_run") == 2  # the first page's request and the second's
 
 
 async def test_garbage_collected_stream_warns_and_stops(make_session: Make) -> None:

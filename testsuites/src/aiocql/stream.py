@@ -77,6 +77,7 @@ class StreamCore:
         self.closed = False
         self.task: asyncio.Task[None] | None = None
         self.consumer_waiting = False
+        self.claimed = 0  # 1: the buffered page is a woken consumer's, not one fetched ahead
         self.consumer_waiter: asyncio.Future[None] | None = None
         self.producer_waiter: asyncio.Future[None] | None = None
         self.pages_fetched = 0
@@ -128,7 +129,7 @@ class StreamCore:
     # ---- producer --------------------------------------------------------------------------
 
     def _wants_page(self) -> bool:
-        return len(self.buffer) < self.prefetch or self.consumer_waiting
+        return len(self.buffer) - self.claimed < self.prefetch or self.consumer_waiting
 
     def _remaining(self) -> float | None:
         if self.deadline is None:
@@ -183,12 +184,20 @@ class StreamCore:
                 # Only the buffer may hold the page now: kept in this frame, it would stay alive
                 # through the next page's request, after the consumer has dropped it.
                 del rows, result
-                self.consumer_waiting = False  # this page is the one it was waiting for
+                self.consumer_waiting = False
                 if last:
                     self.finished = True
-                self._wake_consumer()
-                if last:
+                    self._wake_consumer()
                     return
+                if self.consumer_waiter is None or self.consumer_waiter.done():
+                    continue
+                # The consumer waits for this page: the next page's request goes out before it
+                # runs. A consumer iterating rows yields only when it needs a page, so a fetch
+                # started once it took the page would never overlap its work. The wake-up is
+                # queued ahead of the request's call_soon (the sender's kick), so the consumer
+                # runs after that kick.
+                self.claimed = 1
+                loop.call_soon(self._wake_consumer)
         except asyncio.CancelledError:
             raise
         except BaseException as exc:
@@ -253,6 +262,7 @@ class StreamCore:
             if self.closed:
                 raise StreamClosedError("the stream is closed")
         rows, state = buffer.popleft()
+        self.claimed = 0
         self.pages_delivered += 1
         self.rows_delivered += len(rows)
         self.delivered_state = state
