@@ -22,6 +22,8 @@ this process's voluntary + involuntary switches.
 ``--mode stream`` loads N rows (default 1 000 000) and reads them all back through an aiocql
 stream and through the driver's own paging (``for row in session.execute(...)``), reporting
 rows/s and peak RSS growth of each, also in pages (``page_mib``: one page's rows in memory).
+``--row-work-us W`` gives both consumers W µs of CPU work per row (a busy loop, as a consumer
+that parses or checks its rows): what fetching the next page during the consumer's work gains.
 
 Starts its own 1-node local cluster (cqltest.local, tmp root, destroyed at exit) unless
 ``--contact-point`` is given, and splits the CPUs between that node and this process
@@ -533,6 +535,7 @@ async def stream_benchmark(
     page_size: int,
     rounds: int,
     progress: Callable[[str], None],
+    row_work_us: float = 0.0,
 ) -> dict[str, Any]:
     cluster, raw = connect_raw(contact_point, port, local_dc, 60)
     raw.execute(
@@ -559,10 +562,19 @@ async def stream_benchmark(
     total = partitions * per_partition
     query = f"SELECT p, c, v FROM {KEYSPACE}.wide"
 
+    work = row_work_us * 1e-6
+
+    def busy() -> None:
+        end = time.perf_counter() + work
+        while time.perf_counter() < end:
+            pass
+
     def raw_stream() -> int:
         n = 0
         for _ in raw.execute(SimpleStatement(query, fetch_size=page_size), timeout=60):
             n += 1
+            if work:
+                busy()
         return n
 
     acluster, asession = await connect_aiocql(contact_point, port, local_dc, 60)
@@ -572,11 +584,14 @@ async def stream_benchmark(
         async with asession.stream(query, page_size=page_size, prefetch=1) as stream:
             async for _ in stream:
                 n += 1
+                if work:
+                    busy()
         return n
 
     page = raw.execute(SimpleStatement(query, fetch_size=page_size)).current_rows
     page_mib = page_bytes(page) / 2**20
     out: dict[str, Any] = {"rows": total, "page_size": page_size, "page_mib": page_mib}
+    out["row_work_us"] = row_work_us
     samples: dict[str, list[tuple[float, float]]] = {"raw": [], "aiocql": []}
     for r in range(rounds):
         for name in ("raw", "aiocql") if r % 2 == 0 else ("aiocql", "raw"):
@@ -709,6 +724,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--stream-rows", type=int, default=1_000_000)
     parser.add_argument("--page-size", type=int, default=5000)
     parser.add_argument("--stream-rounds", type=int, default=2)
+    parser.add_argument("--row-work-us", type=float, default=0.0, help="stream consumers' CPU")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument(
         "--no-pin",
@@ -762,6 +778,7 @@ def main(argv: list[str] | None = None) -> int:
                 args.page_size,
                 args.stream_rounds,
                 progress,
+                args.row_work_us,
             )
         return report
 
