@@ -207,3 +207,20 @@ def test_a_fault_says_when_the_clock_makes_it_due() -> None:
     after = evaluate(run, seen(attempts=attempts, faults=injected), T0 + 32 * S)
     assert after.due == T0 + 31 * S + hold(run.faults[0])
     assert evaluate(run, seen(), T0).due is None  # nothing running: only events move it
+
+
+def test_the_run_says_when_its_readiness_or_run_timeout_falls_due() -> None:
+    run = make_spec(
+        [{"name": "load", "timeout": "1m"}],
+        cluster={"datacenters": [{"name": "dc1", "size": 3}], "readyTimeout": "2m"},
+        timeout="10m",
+    )
+    assert evaluate(run, seen(cluster="Provisioning"), T0 + S).due == T0 + 120 * S
+    attempts = {"load": [running(at=T0 + 5 * S)]}
+    ready = evaluate(run, seen(attempts=attempts), T0 + 6 * S)
+    assert ready.due == T0 + 65 * S  # the suite's timeout comes first
+    idle = evaluate(run, seen(attempts={"load": [done()]}), T0 + 6 * S)
+    assert idle.due == T0 + 600 * S  # nothing running: the run's own timeout still counts
+    over = evaluate(run, seen(attempts={"load": [done()]}), T0 + 601 * S)
+    assert over.stop is not None
+    assert over.due is None  # stopped: nothing left to wait for

@@ -106,12 +106,17 @@ class Evaluation:
     starts: list[StartSuite] = field(default_factory=list)
     outcome: Outcome | None = None
     faults: dict[str, FaultView] = field(default_factory=dict)
+    deadline: datetime | None = None
+    """When the clock alone stops the run (see ``_deadline``)."""
 
     @property
     def due(self) -> datetime | None:
         """The next moment the clock alone changes what is due (a fault's injection or heal, a
-        running suite's timeout), so a backend that sleeps between turns wakes in time."""
+        running suite's timeout, the run's readyTimeout or timeout), so a backend that sleeps
+        between turns wakes in time."""
         moments = [f.due for f in self.faults.values() if f.due is not None]
+        if self.deadline is not None and self.stop is None:
+            moments.append(self.deadline)
         moments += [
             v.running.started_at + v.spec.timeout
             for v in self.suites.values()
@@ -128,7 +133,20 @@ class Evaluation:
         return [HealFault(f.name) for f in self.faults.values() if f.heal]
 
 
-def _stop(spec: TestRunSpec, observed: Observed, now: datetime) -> Stop | None:
+def _deadline(spec: TestRunSpec, observed: Observed) -> datetime | None:
+    """When the clock alone stops the run: readyTimeout while the cluster is provisioned, the
+    run's timeout (counted from readiness) once it is there."""
+    cluster = observed.cluster
+    if cluster.state == "Provisioning":
+        return (cluster.started_at or observed.started_at) + spec.cluster.ready_timeout
+    if cluster.state in ("Absent", "Failed") or spec.timeout is None:
+        return None
+    return (cluster.ready_at or cluster.started_at or observed.started_at) + spec.timeout
+
+
+def _stop(
+    spec: TestRunSpec, observed: Observed, now: datetime, deadline: datetime | None
+) -> Stop | None:
     cluster = observed.cluster
     if observed.interrupted:
         return Stop("Failed", "Interrupted", "the run was interrupted", "Cancelled")
@@ -136,13 +154,11 @@ def _stop(spec: TestRunSpec, observed: Observed, now: datetime) -> Stop | None:
         detail = f": {cluster.message}" if cluster.message else ""
         return Stop("Error", "ClusterFailed", f"the cluster failed{detail}", "Cancelled")
     if cluster.state in ("Absent", "Provisioning"):
-        since = cluster.started_at or observed.started_at
-        limit = spec.cluster.ready_timeout
-        if cluster.state == "Provisioning" and now - since > limit:
+        if deadline is not None and now > deadline:
             return Stop(
                 "Error",
                 "ClusterReadyTimeout",
-                f"the cluster was not ready within readyTimeout {fmt(limit)}",
+                f"the cluster was not ready within readyTimeout {fmt(spec.cluster.ready_timeout)}",
                 "Cancelled",
             )
         return None
@@ -150,15 +166,13 @@ def _stop(spec: TestRunSpec, observed: Observed, now: datetime) -> Stop | None:
     if failed is not None:
         name, why = failed
         return Stop("Failed", "FaultFailed", f"fault {name} failed: {why}", "Cancelled")
-    if spec.timeout is not None:
-        since = cluster.ready_at or cluster.started_at or observed.started_at
-        if now - since > spec.timeout:
-            return Stop(
-                "Failed",
-                "RunTimeout",
-                f"the run exceeded its timeout {fmt(spec.timeout)}",
-                "TimedOut",
-            )
+    if spec.timeout is not None and deadline is not None and now > deadline:
+        return Stop(
+            "Failed",
+            "RunTimeout",
+            f"the run exceeded its timeout {fmt(spec.timeout)}",
+            "TimedOut",
+        )
     return None
 
 
@@ -205,7 +219,8 @@ def evaluate(spec: TestRunSpec, observed: Observed, now: datetime) -> Evaluation
     """Read one observation; raises ManifestError if the spec's graph is invalid."""
     waves = plan.plan_waves(spec)
     wave_of = {name: index + 1 for index, wave in enumerate(waves) for name in wave}
-    stop = _stop(spec, observed, now)
+    deadline = _deadline(spec, observed)
+    stop = _stop(spec, observed, now, deadline)
     by_name = {s.name: s for s in spec.suites}
     fail_fast_by: str | None = None
     if spec.fail_fast:
@@ -235,7 +250,7 @@ def evaluate(spec: TestRunSpec, observed: Observed, now: datetime) -> Evaluation
         starts = [StartSuite(v.name, v.next_attempt) for v in candidates[:slots]]
     faults = fault_views(spec, observed, now, ordered, stop, cluster_ready)
     outcome = _with_faults(_outcome(list(ordered.values()), stop), faults, stop)
-    return Evaluation(waves, ordered, stop, cancels, starts, outcome, faults)
+    return Evaluation(waves, ordered, stop, cancels, starts, outcome, faults, deadline)
 
 
 def _with_faults(
