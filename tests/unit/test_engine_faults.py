@@ -224,3 +224,13 @@ def test_the_run_says_when_its_readiness_or_run_timeout_falls_due() -> None:
     over = evaluate(run, seen(attempts={"load": [done()]}), T0 + 601 * S)
     assert over.stop is not None
     assert over.due is None  # stopped: nothing left to wait for
+
+
+def test_a_healed_fault_falls_due_when_its_recovery_is_overdue() -> None:
+    run = spec(KILL)
+    limit = run.faults[0].expect_recovery_within
+    attempts = {"load": [running(at=T0)]}
+    healed = {"kill": FaultObserved(("127.0.1.1",), injected_at=T0 + 30 * S, healed_at=T0 + 40 * S)}
+    assert evaluate(run, seen(attempts=attempts, faults=healed), T0 + 41 * S).due == min(
+        T0 + 40 * S + limit, T0 + run.suites[0].timeout
+    )

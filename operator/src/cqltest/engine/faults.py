@@ -141,11 +141,14 @@ def _view(
         return FaultView(fault, "Failed", seen, failed)
     if seen.recovered_at is not None:
         return FaultView(fault, "Recovered", seen)
+    limit = fault.expect_recovery_within  # past it, _failed fails the fault: it falls due then
     if seen.healed_at is not None:
-        return FaultView(fault, "Healed", seen, "waiting for its nodes to recover")
+        why = "waiting for its nodes to recover"
+        return FaultView(fault, "Healed", seen, why, due=seen.healed_at + limit)
     if seen.injected_at is not None:
         if fault.action == "RollingRestart":
-            return FaultView(fault, "Injected", seen, "restarting node after node")
+            due = seen.injected_at + limit * max(1, len(seen.targets))
+            return FaultView(fault, "Injected", seen, "restarting node after node", due=due)
         due = seen.injected_at + hold(fault)
         heal = stop is not None or now >= due
         reason = f"heals after {fmt(hold(fault))}"
