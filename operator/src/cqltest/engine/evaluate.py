@@ -111,9 +111,9 @@ class Evaluation:
 
     @property
     def due(self) -> datetime | None:
-        """The next moment the clock alone changes what is due (a fault's injection or heal, a
-        running suite's timeout, the run's readyTimeout or timeout), so a backend that sleeps
-        between turns wakes in time."""
+        """The next moment the clock alone changes what is due (a fault's injection, heal or
+        overdue recovery, a running suite's timeout, the run's readyTimeout or timeout), so a
+        backend that sleeps between turns wakes in time."""
         moments = [f.due for f in self.faults.values() if f.due is not None]
         if self.deadline is not None and self.stop is None:
             moments.append(self.deadline)

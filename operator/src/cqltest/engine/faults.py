@@ -42,8 +42,8 @@ class FaultView:
     inject: bool = False
     heal: bool = False
     due: datetime | None = None
-    """When the clock alone makes its next step (injection or heal) due: a backend that sleeps
-    between turns must wake by then."""
+    """When the clock alone makes its next step due (injection, heal, or failure for a recovery
+    past expectRecoveryWithin): a backend that sleeps between turns must wake by then."""
 
     @property
     def name(self) -> str:
