@@ -4,14 +4,18 @@ Runs with ``spec.cluster.reuse: true`` in one namespace share one pooled K8ssand
 the first provisions it into the pool, the next ones claim it warm (reset in between by a
 ``cqlsuites reset`` Job), a run over the pool's capacity waits with a message saying so, and a
 run deleted mid-way gives its claim back, and the operator retires the cluster once it has
-been idle past its ``idleTtl``; ``cqltest pool list --kube`` shows each state on the way. Times
+been idle past its ``idleTtl``; ``cqltest pool list --kube`` shows each state on the way. A
+pooled cluster with authentication and TLS keeps its Secrets past the run that provisioned it,
+and the next run's reset logs in over TLS. Times
 are reported, never asserted (the machine is shared). Whatever is left at the end is pruned
 with ``cqltest pool prune --kube --all``, so no Cassandra outlives the module.
 """
 
 from __future__ import annotations
 
+import base64
 import json
+import ssl
 import subprocess
 import time
 from collections.abc import Iterator
@@ -20,7 +24,9 @@ from typing import Any
 
 import pytest
 from agentkit import wait_for
-from cassandra.cluster import Cluster
+from cassandra.auth import PlainTextAuthProvider
+from cassandra.cluster import Cluster, Session
+from cqltest.engine.names import LABEL_TESTRUN, label_value
 from cqltest.localkube.instance import Localkube
 from cqltest.model.claims import (
     ANNOTATION_BASELINE,
@@ -29,6 +35,7 @@ from cqltest.model.claims import (
     ANNOTATION_IDLE_SINCE,
     LABEL_POOL,
 )
+from cqltest.render.tls import CA_KEY
 from operatorkit import (
     CQLTEST,
     Operator,
@@ -197,3 +204,81 @@ def test_runs_share_a_pooled_cluster_serialised_reset_and_released(
     finally:
         pool_cli(localkube, ns, "prune", "--all")
         wait_gone(localkube, "pods", ns, f"{LABEL_POOL}=default", timeout=180)
+
+
+def secure_session(
+    localkube: Localkube, namespace: str, cluster: dict[str, Any]
+) -> tuple[Cluster, Session]:
+    """A driver session to a pooled auth + TLS cluster, from the secrets in its namespace:
+    the superuser the stand-in serves, the CA the operator made for the cluster."""
+    release = cluster["metadata"]["name"]
+    user = json.loads(
+        localkube.kubectl(
+            "get", "secret", f"{release}-superuser", "-n", namespace, "-o", "json"
+        ).stdout
+    )["data"]
+    labelled = items(localkube, "secrets", namespace, f"{LABEL_TESTRUN}={label_value(release)}")
+    [ca] = [s["data"][CA_KEY] for s in labelled if CA_KEY in s["data"]]
+    context = ssl.create_default_context(cadata=base64.b64decode(ca).decode())
+    context.check_hostname = False  # the stores name the services, not the node's address
+    username, password = (base64.b64decode(user[k]).decode() for k in ("username", "password"))
+    driver = Cluster(
+        [node_ip(cluster)],
+        auth_provider=PlainTextAuthProvider(username, password),
+        ssl_context=context,
+        connect_timeout=10,
+    )
+    return driver, driver.connect()
+
+
+def test_a_pooled_cluster_with_authentication_and_tls_serves_the_next_run_warm(
+    localkube: Localkube, operator: Operator
+) -> None:
+    """Security is part of a pooled cluster's shape, and its Secrets belong to the cluster,
+    not to the run that provisioned it: once that run is deleted, the next run claims the
+    cluster warm, its reset Job logs in over TLS and drops what was left behind, and pruning
+    the pool leaves no Secret of it."""
+    ns = new_namespace(localkube, "pool-tls")
+    security = {"authentication": True, "tls": {"client": True, "internode": True}}
+
+    def secure(name: str) -> dict[str, Any]:
+        manifest = pooled_smoke(name)
+        manifest["spec"]["cluster"]["security"] = security
+        return manifest
+
+    release = None
+    try:
+        apply(localkube, ns, secure("secure-first"))
+        first = wait_condition(localkube, ns, "secure-first", "Succeeded", 420, operator)
+        [pooled] = k8ssandra_clusters(localkube, ns)
+        release = pooled["metadata"]["name"]
+        localkube.kubectl("delete", "tr", "secure-first", "-n", ns, "--wait=true", timeout=120)
+        driver, session = secure_session(localkube, ns, pooled)
+        try:
+            session.execute(
+                "CREATE KEYSPACE left_behind WITH replication = "
+                "{'class': 'NetworkTopologyStrategy', 'dc1': 1}",
+                timeout=60,
+            )
+        finally:
+            driver.shutdown()
+
+        apply(localkube, ns, secure("secure-second"))
+        second = wait_condition(localkube, ns, "secure-second", "Succeeded", 420, operator)
+        assert second["status"]["cluster"]["name"] == release
+        driver, session = secure_session(localkube, ns, pooled)
+        try:
+            rows = session.execute("SELECT keyspace_name FROM system_schema.keyspaces")
+            kept = {row.keyspace_name for row in rows}
+        finally:
+            driver.shutdown()
+        assert "left_behind" not in kept
+        print(
+            f"\npool (auth + TLS): cold {provisioning_seconds(first):.1f}s, "
+            f"warm claim + reset {provisioning_seconds(second):.1f}s"
+        )
+    finally:
+        pool_cli(localkube, ns, "prune", "--all")
+        wait_gone(localkube, "pods", ns, f"{LABEL_POOL}=default", timeout=180)
+    assert release is not None
+    assert not items(localkube, "secrets", ns, f"{LABEL_TESTRUN}={label_value(release)}")
