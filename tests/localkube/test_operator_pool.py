@@ -282,3 +282,10 @@ def test_a_pooled_cluster_with_authentication_and_tls_serves_the_next_run_warm(
         wait_gone(localkube, "pods", ns, f"{LABEL_POOL}=default", timeout=180)
     assert release is not None
     assert not items(localkube, "secrets", ns, f"{LABEL_TESTRUN}={label_value(release)}")
+
+    def superuser_gone() -> bool:  # owned by the K8ssandraCluster: the garbage collector's
+        return all(
+            s["metadata"]["name"] != f"{release}-superuser" for s in items(localkube, "secrets", ns)
+        )
+
+    wait_for("the pooled cluster's superuser Secret gone", superuser_gone, timeout=120)

@@ -211,26 +211,32 @@ def test_a_fault_says_when_the_clock_makes_it_due() -> None:
 
 def test_the_run_says_when_its_readiness_or_run_timeout_falls_due() -> None:
     run = make_spec(
-        [{"name": "load", "timeout": "1m"}],
+        [{"name": "load", "timeout": "1m"}, {"name": "soak", "timeout": "20m"}],
         cluster={"datacenters": [{"name": "dc1", "size": 3}], "readyTimeout": "2m"},
         timeout="10m",
+        parallelism=1,
     )
     assert evaluate(run, seen(cluster="Provisioning"), T0 + S).due == T0 + 120 * S
     attempts = {"load": [running(at=T0 + 5 * S)]}
     ready = evaluate(run, seen(attempts=attempts), T0 + 6 * S)
     assert ready.due == T0 + 65 * S  # the suite's timeout comes first
-    idle = evaluate(run, seen(attempts={"load": [done()]}), T0 + 6 * S)
-    assert idle.due == T0 + 600 * S  # nothing running: the run's own timeout still counts
-    over = evaluate(run, seen(attempts={"load": [done()]}), T0 + 601 * S)
+    soaking = {"load": [done()], "soak": [running(at=T0 + 70 * S)]}
+    long = evaluate(run, seen(attempts=soaking), T0 + 71 * S)
+    assert long.due == T0 + 600 * S  # the run's timeout comes before the suite's
+    over = evaluate(run, seen(attempts=soaking), T0 + 601 * S)
     assert over.stop is not None
-    assert over.due is None  # stopped: nothing left to wait for
+    assert over.due == T0 + 70 * S + 20 * 60 * S  # stopped: the past deadline is no moment
 
 
-def test_a_healed_fault_falls_due_when_its_recovery_is_overdue() -> None:
-    run = spec(KILL)
+def test_a_fault_whose_recovery_is_awaited_falls_due_when_it_is_overdue() -> None:
+    run = spec(KILL, {**KILL, "name": "roll", "action": "RollingRestart"})
     limit = run.faults[0].expect_recovery_within
+    assert limit < timedelta(minutes=10) < run.suites[0].timeout
     attempts = {"load": [running(at=T0)]}
-    healed = {"kill": FaultObserved(("127.0.1.1",), injected_at=T0 + 30 * S, healed_at=T0 + 40 * S)}
-    assert evaluate(run, seen(attempts=attempts, faults=healed), T0 + 41 * S).due == min(
-        T0 + 40 * S + limit, T0 + run.suites[0].timeout
-    )
+    nodes = ("127.0.1.1", "127.0.1.2", "127.0.1.3")
+    healed = {"kill": FaultObserved(nodes[:1], injected_at=T0 + 30 * S, healed_at=T0 + 40 * S)}
+    view = evaluate(run, seen(attempts=attempts, faults=healed), T0 + 41 * S).faults["kill"]
+    assert (view.phase, view.due) == ("Healed", T0 + 40 * S + limit)
+    rolling = {"roll": FaultObserved(nodes, injected_at=T0 + 30 * S)}
+    view = evaluate(run, seen(attempts=attempts, faults=rolling), T0 + 31 * S).faults["roll"]
+    assert (view.phase, view.due) == ("Injected", T0 + 30 * S + 3 * limit)

@@ -191,13 +191,15 @@ class StreamCore:
                     return
                 if self.consumer_waiter is None or self.consumer_waiter.done():
                     continue
-                # The consumer waits for this page: the next page's request goes out before it
-                # runs. A consumer iterating rows yields only when it needs a page, so a fetch
-                # started once it took the page would never overlap its work. The wake-up is
-                # queued ahead of the request's call_soon (the sender's kick), so the consumer
-                # runs after that kick.
+                # The consumer waits for this page: the next one's request (if prefetch allows)
+                # goes out before it runs, as a consumer iterating rows yields only when it needs
+                # a page. Its wake-up is queued ahead of the request's call_soon (the sender's
+                # kick), so the consumer runs after that kick.
                 self.claimed = 1
-                loop.call_soon(self._wake_consumer)
+                if self._wants_page():
+                    loop.call_soon(self._wake_consumer)
+                else:
+                    self._wake_consumer()
         except asyncio.CancelledError:
             raise
         except BaseException as exc:

@@ -134,8 +134,8 @@ class Evaluation:
 
 
 def _deadline(spec: TestRunSpec, observed: Observed) -> datetime | None:
-    """When the clock alone stops the run: readyTimeout while the cluster is provisioned, the
-    run's timeout (counted from readiness) once it is there."""
+    """When the clock alone stops the run: readyTimeout while the cluster is being
+    provisioned, the run's timeout (counted from readiness) once it is there."""
     cluster = observed.cluster
     if cluster.state == "Provisioning":
         return (cluster.started_at or observed.started_at) + spec.cluster.ready_timeout
