@@ -17,6 +17,7 @@ import cqltest.operator.handlers  # noqa: F401  (registers the handlers with kop
 from cqltest.kube.client import Kube, kubeconfig_path
 from cqltest.kube.helm import Releases
 from cqltest.kube.world import Settings
+from cqltest.operator import namespaces as namespace_watch
 from cqltest.operator import runtime
 
 _M_ARENA_MAX = -8
@@ -51,6 +52,7 @@ def run(
         namespaces=tuple(namespaces),
     )
     runtime.configure(rt)
+    namespace_watch.install()
     if metrics_port is not None:
         start_http_server(metrics_port, addr="0.0.0.0", registry=rt.metrics.registry)
     liveness = f"http://0.0.0.0:{liveness_port}/healthz" if liveness_port else None
