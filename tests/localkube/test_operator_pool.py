@@ -25,7 +25,7 @@ from typing import Any
 import pytest
 from agentkit import wait_for
 from cassandra.auth import PlainTextAuthProvider
-from cassandra.cluster import Cluster, Session
+from cassandra.cluster import Cluster
 from cqltest.engine.names import LABEL_TESTRUN, label_value
 from cqltest.localkube.instance import Localkube
 from cqltest.model.claims import (
@@ -88,8 +88,12 @@ def node_ip(cluster: dict[str, Any]) -> str:
     return str(node["ip"])
 
 
-def keyspaces(address: str) -> set[str]:
-    driver = Cluster([address], connect_timeout=10)
+def plain(address: str) -> Cluster:
+    return Cluster([address], connect_timeout=10)
+
+
+def keyspaces(driver: Cluster) -> set[str]:
+    """The keyspaces ``driver`` (not connected yet, shut down after) sees."""
     try:
         rows = driver.connect().execute("SELECT keyspace_name FROM system_schema.keyspaces")
         return {row.keyspace_name for row in rows}
@@ -97,8 +101,7 @@ def keyspaces(address: str) -> set[str]:
         driver.shutdown()
 
 
-def create_keyspace(address: str, name: str) -> None:
-    driver = Cluster([address], connect_timeout=10)
+def create_keyspace(driver: Cluster, name: str) -> None:
     try:
         driver.connect().execute(
             f"CREATE KEYSPACE {name} WITH replication = "
@@ -140,8 +143,8 @@ def test_runs_share_a_pooled_cluster_serialised_reset_and_released(
 
         # what a careless suite leaves behind, for the next claimant's reset to drop
         address = node_ip(pooled)
-        create_keyspace(address, "left_behind")
-        assert "left_behind" in keyspaces(address)
+        create_keyspace(plain(address), "left_behind")
+        assert "left_behind" in keyspaces(plain(address))
 
         apply(localkube, ns, pooled_smoke("second"))
 
@@ -168,7 +171,7 @@ def test_runs_share_a_pooled_cluster_serialised_reset_and_released(
         second = wait_condition(localkube, ns, "second", "Succeeded", 300, operator)
         assert second["status"]["cluster"]["name"] == name
         warm = provisioning_seconds(second)
-        assert "left_behind" not in keyspaces(address)
+        assert "left_behind" not in keyspaces(plain(address))
 
         third = wait_condition(localkube, ns, "third", "Succeeded", 300, operator)
         assert third["status"]["cluster"]["name"] == name
@@ -206,10 +209,8 @@ def test_runs_share_a_pooled_cluster_serialised_reset_and_released(
         wait_gone(localkube, "pods", ns, f"{LABEL_POOL}=default", timeout=180)
 
 
-def secure_session(
-    localkube: Localkube, namespace: str, cluster: dict[str, Any]
-) -> tuple[Cluster, Session]:
-    """A driver session to a pooled auth + TLS cluster, from the secrets in its namespace:
+def secure(localkube: Localkube, namespace: str, cluster: dict[str, Any]) -> Cluster:
+    """A driver for a pooled auth + TLS cluster, from the secrets in its namespace:
     the superuser the stand-in serves, the CA the operator made for the cluster."""
     release = cluster["metadata"]["name"]
     user = json.loads(
@@ -222,13 +223,12 @@ def secure_session(
     context = ssl.create_default_context(cadata=base64.b64decode(ca).decode())
     context.check_hostname = False  # the stores name the services, not the node's address
     username, password = (base64.b64decode(user[k]).decode() for k in ("username", "password"))
-    driver = Cluster(
+    return Cluster(
         [node_ip(cluster)],
         auth_provider=PlainTextAuthProvider(username, password),
         ssl_context=context,
         connect_timeout=10,
     )
-    return driver, driver.connect()
 
 
 def test_a_pooled_cluster_with_authentication_and_tls_serves_the_next_run_warm(
@@ -241,38 +241,24 @@ def test_a_pooled_cluster_with_authentication_and_tls_serves_the_next_run_warm(
     ns = new_namespace(localkube, "pool-tls")
     security = {"authentication": True, "tls": {"client": True, "internode": True}}
 
-    def secure(name: str) -> dict[str, Any]:
+    def secure_smoke(name: str) -> dict[str, Any]:
         manifest = pooled_smoke(name)
         manifest["spec"]["cluster"]["security"] = security
         return manifest
 
     release = None
     try:
-        apply(localkube, ns, secure("secure-first"))
+        apply(localkube, ns, secure_smoke("secure-first"))
         first = wait_condition(localkube, ns, "secure-first", "Succeeded", 420, operator)
         [pooled] = k8ssandra_clusters(localkube, ns)
         release = pooled["metadata"]["name"]
         localkube.kubectl("delete", "tr", "secure-first", "-n", ns, "--wait=true", timeout=120)
-        driver, session = secure_session(localkube, ns, pooled)
-        try:
-            session.execute(
-                "CREATE KEYSPACE left_behind WITH replication = "
-                "{'class': 'NetworkTopologyStrategy', 'dc1': 1}",
-                timeout=60,
-            )
-        finally:
-            driver.shutdown()
+        create_keyspace(secure(localkube, ns, pooled), "left_behind")
 
-        apply(localkube, ns, secure("secure-second"))
+        apply(localkube, ns, secure_smoke("secure-second"))
         second = wait_condition(localkube, ns, "secure-second", "Succeeded", 420, operator)
         assert second["status"]["cluster"]["name"] == release
-        driver, session = secure_session(localkube, ns, pooled)
-        try:
-            rows = session.execute("SELECT keyspace_name FROM system_schema.keyspaces")
-            kept = {row.keyspace_name for row in rows}
-        finally:
-            driver.shutdown()
-        assert "left_behind" not in kept
+        assert "left_behind" not in keyspaces(secure(localkube, ns, pooled))
         print(
             f"\npool (auth + TLS): cold {provisioning_seconds(first):.1f}s, "
             f"warm claim + reset {provisioning_seconds(second):.1f}s"
