@@ -42,12 +42,18 @@ async def test_local_levels_ignore_remote_replicas(
     session = sessions[datacenters[1]]
     # The driver's retry policy tries the next host on Unavailable; with none left in the
     # local DC it raises NoHostAvailable holding the server's Unavailable.
-    with pytest.raises((Unavailable, NoHostAvailable)) as caught:
-        await session.execute(
-            f"SELECT v FROM {first_dc_only}.kv WHERE k = 1",
-            consistency_level=CL.name_to_value[level],
-        )
-    by_host = getattr(caught.value, "errors", None)
+    # NoHostAvailable naming no host means the driver had no local host up to try at that
+    # moment (seen once on a loaded 2-core machine), which says nothing of routing: ask again.
+    for _ in range(5):
+        with pytest.raises((Unavailable, NoHostAvailable)) as caught:
+            await session.execute(
+                f"SELECT v FROM {first_dc_only}.kv WHERE k = 1",
+                consistency_level=CL.name_to_value[level],
+            )
+        by_host = getattr(caught.value, "errors", None)
+        if not isinstance(caught.value, NoHostAvailable) or by_host:
+            break
+        await asyncio.sleep(1)
     errors = [caught.value, *(by_host.values() if isinstance(by_host, Mapping) else [])]
     error = next((e for e in errors if isinstance(e, Unavailable)), None)
     assert error is not None, f"{level} in {datacenters[1]} failed, but not Unavailable: {errors}"
